@@ -1,0 +1,90 @@
+//! The crate's one error type.
+
+use std::io;
+use std::sync::Arc;
+
+use crate::policy::RecoveryMode;
+use crate::report::Damage;
+
+/// Every error blocklog returns.
+///
+/// Errors are cheap to clone (I/O errors are shared behind an [`Arc`]) so a
+/// poisoned [`Writer`](crate::Writer) can return the error that poisoned it
+/// on every later call.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The underlying reader or writer failed. `offset` is the file offset
+    /// the operation was at (for a writer: the first byte not known to be
+    /// written). An I/O error is never taken for the end of the log.
+    #[error("I/O error at offset {offset}: {source}")]
+    Io {
+        /// File offset of the failed operation.
+        offset: u64,
+        /// The error from the underlying `Read` or `Write`.
+        #[source]
+        source: Arc<io::Error>,
+    },
+
+    /// The recovery mode refuses the log because of `damage`. Every record
+    /// before the damage was returned first.
+    #[error("{mode} recovery refuses the log: {damage}")]
+    Corruption {
+        /// The mode that refused.
+        mode: RecoveryMode,
+        /// The damaged region that caused the refusal.
+        damage: Damage,
+    },
+
+    /// The log uses a compression this build cannot read.
+    #[error(
+        "record at offset {offset} sets compression type {compression}, which needs \
+         blocklog's cargo feature `{feature}`"
+    )]
+    UnsupportedCompression {
+        /// Offset of the compression record.
+        offset: u64,
+        /// The compression type byte (RocksDB's `CompressionType`).
+        compression: u8,
+        /// The cargo feature that adds support, or `none` when no feature does.
+        feature: &'static str,
+    },
+
+    /// A compressed record could not be decompressed.
+    #[error("cannot decompress the record at offset {offset}: {message}")]
+    Decompression {
+        /// Offset of the record's first fragment.
+        offset: u64,
+        /// What the decompressor said.
+        message: String,
+    },
+
+    /// An option was given a value the format cannot represent.
+    #[error("invalid option {option}: {message}")]
+    InvalidOption {
+        /// The option's name.
+        option: &'static str,
+        /// Why the value is refused.
+        message: String,
+    },
+}
+
+impl Error {
+    pub(crate) fn io(offset: u64, source: io::Error) -> Error {
+        Error::Io {
+            offset,
+            source: Arc::new(source),
+        }
+    }
+
+    /// The damage behind a [`Error::Corruption`], if this is one.
+    pub fn damage(&self) -> Option<&Damage> {
+        match self {
+            Error::Corruption { damage, .. } => Some(damage),
+            _ => None,
+        }
+    }
+}
+
+/// Shorthand for results with [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,61 @@
+//! # blocklog
+//!
+//! Write-ahead logs in the LevelDB/RocksDB block format: a [`Writer`] over
+//! any [`std::io::Write`], a [`Reader`] over any [`std::io::Read`] with four
+//! recovery modes, and an exact report of every byte range the reader drops
+//! and why.
+//!
+//! Files are byte-compatible with LevelDB's and RocksDB's logs, including
+//! RocksDB's recyclable format (11-byte headers carrying a log number).
+//! `docs/format.md` is the on-disk specification; `docs/recovery.md` is the
+//! decision table every mode follows.
+//!
+//! ```
+//! use blocklog::{Event, ReaderOptions, RecoveryMode, Writer};
+//!
+//! // Write three records, one of them spanning several 32 KiB blocks.
+//! let mut writer = Writer::new(Vec::new());
+//! writer.add_record(b"first")?;
+//! writer.add_record(&vec![b'x'; 100_000])?;
+//! writer.add_record(b"third")?;
+//! let mut log = writer.into_inner()?;
+//!
+//! // A crash mid-write leaves a torn tail: cut the last record in half.
+//! log.truncate(log.len() - 3);
+//!
+//! // Tolerate-tail recovery returns what was whole and says what it dropped.
+//! let mut reader = ReaderOptions::new()
+//!     .mode(RecoveryMode::TolerateTail)
+//!     .build(&log[..]);
+//! let mut records = Vec::new();
+//! while let Some(event) = reader.next_event()? {
+//!     match event {
+//!         Event::Record(r) => records.push(r.payload),
+//!         Event::Dropped(d) => println!("dropped {d}"), // tail truncated-payload damage at ...
+//!         Event::Benign(_) => {}
+//!     }
+//! }
+//! assert_eq!(records.len(), 2);
+//! assert_eq!(reader.summary().outcome().as_str(), "tail-dropped");
+//!
+//! // Absolute consistency refuses the same file, after the records before the damage.
+//! let mut strict = ReaderOptions::new().mode(RecoveryMode::Absolute).build(&log[..]);
+//! assert!(strict.records().any(|r| r.is_err()));
+//! # Ok::<(), blocklog::Error>(())
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod error;
+pub mod format;
+mod fragment;
+pub mod policy;
+pub mod reader;
+pub mod report;
+pub mod writer;
+
+pub use error::{Error, Result};
+pub use policy::{decide, Action, RecoveryMode, Resync, Situation};
+pub use reader::{Reader, ReaderOptions, DEFAULT_MAX_RECORD_SIZE};
+pub use report::{Benign, BenignKind, Damage, Event, Outcome, Position, Reason, Record, Summary};
+pub use writer::{SyncData, Writer, WriterOptions};

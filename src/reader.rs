@@ -1,0 +1,816 @@
+//! [`Reader`]: reads records from any `std::io::Read`, with recovery modes
+//! and exact reports of what it dropped.
+
+use std::collections::VecDeque;
+use std::io::{self, Read};
+
+use bytes::{Bytes, BytesMut};
+
+use crate::error::{Error, Result};
+use crate::format::{Fragment, Header, RecordType, BLOCK_SIZE};
+use crate::fragment::{acceptable, parse_at, scan, Parsed};
+use crate::policy::{decide, Action, RecoveryMode, Resync, Situation};
+use crate::report::{Benign, BenignKind, Damage, Event, Position, Reason, Record, Summary};
+
+/// Default limit on a logical record's size: 64 MiB.
+pub const DEFAULT_MAX_RECORD_SIZE: usize = 64 << 20;
+
+/// Options for a [`Reader`], built with chained setters.
+///
+/// ```
+/// use blocklog::{ReaderOptions, RecoveryMode, Resync};
+/// let reader = ReaderOptions::new()
+///     .mode(RecoveryMode::SkipCorrupt)
+///     .resync(Resync::Scan)
+///     .max_record_size(1 << 20)
+///     .build(&b""[..]);
+/// # drop(reader);
+/// ```
+#[derive(Debug, Clone)]
+pub struct ReaderOptions {
+    mode: RecoveryMode,
+    resync: Resync,
+    log_number: Option<u32>,
+    initial_offset: u64,
+    max_record_size: usize,
+}
+
+impl Default for ReaderOptions {
+    fn default() -> Self {
+        ReaderOptions {
+            mode: RecoveryMode::default(),
+            resync: Resync::default(),
+            log_number: None,
+            initial_offset: 0,
+            max_record_size: DEFAULT_MAX_RECORD_SIZE,
+        }
+    }
+}
+
+impl ReaderOptions {
+    /// Tolerate-tail recovery, block resync, no expected log number, from
+    /// offset 0, records up to [`DEFAULT_MAX_RECORD_SIZE`].
+    pub fn new() -> ReaderOptions {
+        ReaderOptions::default()
+    }
+
+    /// The recovery mode (see `docs/recovery.md`).
+    pub fn mode(mut self, mode: RecoveryMode) -> ReaderOptions {
+        self.mode = mode;
+        self
+    }
+
+    /// Where to resume after damage that breaks framing.
+    pub fn resync(mut self, resync: Resync) -> ReaderOptions {
+        self.resync = resync;
+        self
+    }
+
+    /// The log number of the current use of a recyclable log. Recyclable
+    /// records carrying another number are the file's previous use. Without
+    /// it, the first recyclable record's number is taken.
+    pub fn log_number(mut self, log_number: u32) -> ReaderOptions {
+        self.log_number = Some(log_number);
+        self
+    }
+
+    /// Start at the first record whose first fragment begins at or after
+    /// `offset` (LevelDB's semantics): the source is read from its start and
+    /// the bytes before the block holding `offset` are discarded; fragments
+    /// of a record begun earlier are skipped silently.
+    pub fn initial_offset(mut self, offset: u64) -> ReaderOptions {
+        self.initial_offset = offset;
+        self
+    }
+
+    /// The largest logical record the reader assembles. A longer one is
+    /// dropped as [`Reason::RecordTooLarge`] damage; memory use never exceeds
+    /// about this much plus two blocks, whatever the input.
+    pub fn max_record_size(mut self, bytes: usize) -> ReaderOptions {
+        self.max_record_size = bytes;
+        self
+    }
+
+    /// Creates the reader.
+    pub fn build<R: Read>(self, source: R) -> Reader<R> {
+        Reader {
+            source,
+            expected_log: self.log_number,
+            resyncing: self.initial_offset > 0,
+            opts: self,
+            block: Bytes::new(),
+            block_offset: 0,
+            next_block_offset: 0,
+            started: false,
+            pos: 0,
+            source_done: false,
+            recyclable: false,
+            partial: None,
+            pending: None,
+            queue: VecDeque::new(),
+            state: State::Reading,
+            counting: false,
+            summary: Summary::default(),
+        }
+    }
+}
+
+/// A logical record being assembled from fragments.
+#[derive(Debug)]
+struct Partial {
+    start: u64,
+    end: u64,
+    buf: BytesMut,
+    too_large: bool,
+}
+
+/// Damage whose position is not known yet: the reader is looking ahead for
+/// a valid record.
+#[derive(Debug)]
+struct Pending {
+    start: u64,
+    end: u64,
+    reason: Reason,
+    /// End of the last non-zero byte seen in the region (`start` if none).
+    nonzero_end: u64,
+    /// Whether the region's first damaged record carries the current log number.
+    first_current: bool,
+    /// End of the region's first damaged record.
+    first_end: u64,
+}
+
+#[derive(Debug)]
+enum State {
+    Reading,
+    Failed(Error),
+    Done,
+}
+
+/// Reads records from a log.
+///
+/// Records come back as [`Record`]s holding `bytes::Bytes`: a record stored
+/// as one fragment is a zero-copy slice of the block buffer. Damage is
+/// handled by the [`RecoveryMode`] and reported as [`Event::Dropped`]; the
+/// [`Summary`] counts everything.
+///
+/// ```
+/// use blocklog::{Event, ReaderOptions, RecoveryMode, Writer};
+/// let mut w = Writer::new(Vec::new());
+/// for i in 0..3u8 {
+///     w.add_record(&[i; 10])?;
+/// }
+/// let mut log = w.into_inner()?;
+/// log[7 + 17 + 3] ^= 1; // flip a bit in the second record's payload
+///
+/// let mut r = ReaderOptions::new().mode(RecoveryMode::SkipCorrupt).build(&log[..]);
+/// while let Some(event) = r.next_event()? {
+///     match event {
+///         Event::Record(rec) => println!("record at {}: {:?}", rec.offset, rec.payload),
+///         Event::Dropped(d) => println!("dropped {d}"),
+///         Event::Benign(_) => {}
+///     }
+/// }
+/// // Block resync drops the rest of the damaged block: only the first record survives.
+/// assert_eq!(r.summary().records, 1);
+/// assert_eq!(r.summary().outcome().as_str(), "skipped");
+/// # Ok::<(), blocklog::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct Reader<R> {
+    source: R,
+    opts: ReaderOptions,
+    /// The current block's bytes (shorter than a block only at the end of the log).
+    block: Bytes,
+    block_offset: u64,
+    next_block_offset: u64,
+    started: bool,
+    pos: usize,
+    source_done: bool,
+    expected_log: Option<u32>,
+    /// A checksummed recyclable record has been seen.
+    recyclable: bool,
+    /// Initial-offset resync: MIDDLE and LAST fragments are skipped silently.
+    resyncing: bool,
+    partial: Option<Partial>,
+    pending: Option<Pending>,
+    queue: VecDeque<Event>,
+    state: State,
+    /// After a point-in-time stop: count the records left unread.
+    counting: bool,
+    summary: Summary,
+}
+
+impl<R: Read> Reader<R> {
+    /// A tolerate-tail reader with default options.
+    pub fn new(source: R) -> Reader<R> {
+        ReaderOptions::new().build(source)
+    }
+
+    /// The next record, skipping damage the mode accepts. `Ok(None)` at the
+    /// end of the log; an error when the mode refuses the log or the source
+    /// fails, after every record before the cause.
+    pub fn next_record(&mut self) -> Result<Option<Record>> {
+        loop {
+            match self.next_event()? {
+                Some(Event::Record(r)) => return Ok(Some(r)),
+                Some(_) => continue,
+                None => return Ok(None),
+            }
+        }
+    }
+
+    /// Like [`next_record`](Reader::next_record), copying the payload into
+    /// `buf` (cleared first) and returning the record's offset.
+    pub fn read_into(&mut self, buf: &mut Vec<u8>) -> Result<Option<u64>> {
+        buf.clear();
+        match self.next_record()? {
+            Some(r) => {
+                buf.extend_from_slice(&r.payload);
+                Ok(Some(r.offset))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// The next record, dropped region or benign region, in file order.
+    pub fn next_event(&mut self) -> Result<Option<Event>> {
+        loop {
+            if let Some(ev) = self.queue.pop_front() {
+                return Ok(Some(ev));
+            }
+            match std::mem::replace(&mut self.state, State::Done) {
+                State::Done => return Ok(None),
+                State::Failed(e) => return Err(e),
+                State::Reading => {
+                    self.state = State::Reading;
+                    self.advance();
+                }
+            }
+        }
+    }
+
+    /// An iterator over the records. It ends after the first error.
+    pub fn records(&mut self) -> Records<'_, R> {
+        Records {
+            reader: self,
+            done: false,
+        }
+    }
+
+    /// An iterator over the events. It ends after the first error.
+    pub fn events(&mut self) -> Events<'_, R> {
+        Events {
+            reader: self,
+            done: false,
+        }
+    }
+
+    /// Counters of the read so far; final once the reader has returned
+    /// `None` or an error.
+    pub fn summary(&self) -> &Summary {
+        &self.summary
+    }
+
+    /// The log number of the current use, when known (given or learned).
+    pub fn log_number(&self) -> Option<u32> {
+        self.expected_log
+    }
+
+    /// Whether the log holds recyclable records.
+    pub fn is_recyclable(&self) -> bool {
+        self.recyclable
+    }
+
+    /// The options in force.
+    pub fn options(&self) -> &ReaderOptions {
+        &self.opts
+    }
+
+    /// The source.
+    pub fn into_inner(self) -> R {
+        self.source
+    }
+
+    // ------------------------------------------------------------ machinery
+
+    fn reading(&self) -> bool {
+        matches!(self.state, State::Reading)
+    }
+
+    fn here(&self) -> u64 {
+        self.block_offset + self.pos as u64
+    }
+
+    /// Parses one more unit of the log, queueing events or changing state.
+    fn advance(&mut self) {
+        if self.pos >= self.block.len() && !self.load_block() {
+            if self.reading() {
+                self.finish();
+            }
+            return;
+        }
+        let here = self.here();
+        match parse_at(&self.block, self.pos, self.recyclable) {
+            Parsed::End | Parsed::Trailer => self.pos = self.block.len(),
+            Parsed::Record { header, payload } => self.on_record(here, header, payload),
+            Parsed::Zero => self.on_broken(here, Reason::ZeroHeader, false, None),
+            Parsed::Broken {
+                reason,
+                record_type,
+                log_number,
+                declared_end,
+            } => {
+                let log_bytes = log_number.map(u32::to_le_bytes);
+                let current =
+                    self.is_current(Some(record_type), log_bytes.as_ref().map_or(&[][..], |b| &b[..]));
+                self.on_broken(here, reason, current, declared_end)
+            }
+            Parsed::Truncated {
+                reason,
+                record_type,
+                log_number_bytes,
+            } => {
+                let current = self.is_current(record_type, &log_number_bytes);
+                let end = self.block_offset + self.block.len() as u64;
+                self.pos = self.block.len();
+                self.damage(here, end, reason, current);
+            }
+        }
+    }
+
+    /// Reads the next block. False at the end of the source or on an error
+    /// (then the state is `Failed`).
+    fn load_block(&mut self) -> bool {
+        if self.source_done {
+            return false;
+        }
+        if !self.started {
+            self.started = true;
+            if !self.skip_to_initial_block() {
+                return false;
+            }
+        }
+        let mut buf = match std::mem::take(&mut self.block).try_into_mut() {
+            Ok(b) => b,
+            Err(_) => BytesMut::new(),
+        };
+        if buf.len() < BLOCK_SIZE {
+            buf.resize(BLOCK_SIZE, 0);
+        }
+        let offset = self.next_block_offset;
+        let mut filled = 0;
+        while filled < BLOCK_SIZE {
+            match self.source.read(&mut buf[filled..]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    self.fail_io(offset + filled as u64, e);
+                    return false;
+                }
+            }
+        }
+        self.summary.bytes_read += filled as u64;
+        if filled < BLOCK_SIZE {
+            self.source_done = true;
+            buf.truncate(filled);
+        }
+        self.block = buf.freeze();
+        self.block_offset = offset;
+        self.next_block_offset = offset + BLOCK_SIZE as u64;
+        self.pos = 0;
+        filled > 0
+    }
+
+    /// Discards the source's bytes before the block holding the initial
+    /// offset (or the next block, when the offset is in a trailer).
+    fn skip_to_initial_block(&mut self) -> bool {
+        let off = self.opts.initial_offset;
+        let in_block = (off % BLOCK_SIZE as u64) as usize;
+        let mut start = off - in_block as u64;
+        if in_block > BLOCK_SIZE - 6 {
+            start += BLOCK_SIZE as u64;
+        }
+        if start == 0 {
+            return true;
+        }
+        match io::copy(&mut (&mut self.source).take(start), &mut io::sink()) {
+            Ok(n) => {
+                self.summary.bytes_read += n;
+                self.next_block_offset = n;
+                self.block_offset = n;
+                if n < start {
+                    self.source_done = true;
+                    return false;
+                }
+                true
+            }
+            Err(e) => {
+                self.fail_io(0, e);
+                false
+            }
+        }
+    }
+
+    fn fail_io(&mut self, offset: u64, e: io::Error) {
+        self.summary.failed = true;
+        self.state = State::Failed(Error::io(offset, e));
+    }
+
+    /// Whether a damaged header carries the current log number (only
+    /// meaningful in a recyclable log): a recyclable type whose log-number
+    /// bytes, as far as present, are the expected ones. A header cut before
+    /// its type byte cannot be told apart, and counts as current.
+    fn is_current(&self, record_type: Option<RecordType>, log_bytes: &[u8]) -> bool {
+        match record_type {
+            Some(t) if t.is_recyclable() => match self.expected_log {
+                Some(e) => e.to_le_bytes().starts_with(log_bytes),
+                None => true,
+            },
+            Some(_) => false,
+            None => true,
+        }
+    }
+
+    fn on_record(&mut self, here: u64, header: Header, payload: std::ops::Range<usize>) {
+        let end_pos = payload.end;
+        let end = self.block_offset + end_pos as u64;
+        let t = header.record_type;
+        if let Some(n) = header.log_number {
+            self.recyclable = true;
+            match self.expected_log {
+                None => self.expected_log = Some(n),
+                Some(e) if e != n => {
+                    self.pos = end_pos;
+                    self.damage(here, end, Reason::StaleLogNumber, false);
+                    return;
+                }
+                Some(_) => {}
+            }
+        }
+        if here < self.opts.initial_offset {
+            // Before the requested start: skipped silently.
+            self.pos = end_pos;
+            self.partial = None;
+            return;
+        }
+        self.pos = end_pos;
+        if self.recyclable && header.log_number.is_none() && t.fragment().is_some() {
+            self.damage(here, end, Reason::StaleLogNumber, false);
+            return;
+        }
+        let Some(fragment) = t.fragment() else {
+            self.on_non_data(here, end, t, payload);
+            return;
+        };
+        let current = header.log_number.is_some();
+        match fragment {
+            Fragment::Full | Fragment::First => {
+                if let Some(p) = self.partial.take() {
+                    self.damage(p.start, p.end, Reason::MissingLast, true);
+                }
+                self.valid_start();
+                if !self.reading() {
+                    return;
+                }
+                self.resyncing = false;
+                let len = payload.len();
+                if fragment == Fragment::Full {
+                    if len > self.opts.max_record_size {
+                        self.damage(here, end, Reason::RecordTooLarge, current);
+                    } else {
+                        let payload = self.block.slice(payload);
+                        self.emit_record(here, payload);
+                    }
+                } else {
+                    let too_large = len > self.opts.max_record_size;
+                    let mut buf = BytesMut::new();
+                    if !too_large {
+                        buf.reserve((2 * len).min(self.opts.max_record_size));
+                        buf.extend_from_slice(&self.block[payload]);
+                    }
+                    self.partial = Some(Partial {
+                        start: here,
+                        end,
+                        buf,
+                        too_large,
+                    });
+                }
+            }
+            Fragment::Middle | Fragment::Last => {
+                let Some(p) = self.partial.as_mut() else {
+                    if !self.resyncing {
+                        self.damage(here, end, Reason::MissingFirst, current);
+                    }
+                    return;
+                };
+                p.end = end;
+                if !p.too_large {
+                    if p.buf.len() + payload.len() > self.opts.max_record_size {
+                        p.too_large = true;
+                        p.buf = BytesMut::new();
+                    } else {
+                        p.buf.extend_from_slice(&self.block[payload]);
+                    }
+                }
+                if fragment == Fragment::Last {
+                    let p = self.partial.take().expect("partial present");
+                    if p.too_large {
+                        self.damage(p.start, p.end, Reason::RecordTooLarge, current);
+                    } else {
+                        self.emit_record(p.start, p.buf.freeze());
+                    }
+                }
+            }
+        }
+    }
+
+    /// A checksummed record that is not a data fragment.
+    fn on_non_data(&mut self, here: u64, end: u64, t: RecordType, payload: std::ops::Range<usize>) {
+        if t.is_ignorable_unknown() {
+            if !self.counting && decide(self.opts.mode, Situation::IgnorableRecord) == Action::Accept
+            {
+                self.queue.push_back(Event::Benign(Benign {
+                    range: here..end,
+                    kind: BenignKind::Ignorable(t.to_byte()),
+                }));
+            }
+            return;
+        }
+        if !t.is_known() {
+            self.damage(here, end, Reason::UnknownType, false);
+            return;
+        }
+        // Known metadata: it starts a unit of the log like a record does.
+        if let Some(p) = self.partial.take() {
+            self.damage(p.start, p.end, Reason::MissingLast, true);
+        }
+        self.valid_start();
+        if !self.reading() {
+            return;
+        }
+        if t == RecordType::SetCompression {
+            let mut word = [0u8; 4];
+            let body = &self.block[payload];
+            let n = body.len().min(4);
+            word[..n].copy_from_slice(&body[..n]);
+            let compression = u32::from_le_bytes(word);
+            if compression != 0 {
+                self.summary.failed = true;
+                self.state = State::Failed(Error::UnsupportedCompression {
+                    offset: here,
+                    compression: compression.min(255) as u8,
+                    feature: "zstd",
+                });
+                return;
+            }
+        }
+        if !self.counting {
+            self.queue.push_back(Event::Benign(Benign {
+                range: here..end,
+                kind: BenignKind::Metadata(t.to_byte()),
+            }));
+        }
+    }
+
+    fn emit_record(&mut self, offset: u64, payload: Bytes) {
+        if self.counting {
+            self.summary.unread_records += 1;
+            return;
+        }
+        self.summary.records += 1;
+        self.summary.record_bytes += payload.len() as u64;
+        self.queue.push_back(Event::Record(Record { offset, payload }));
+    }
+
+    /// Damage that breaks framing at `here` (the current position): resync.
+    fn on_broken(&mut self, here: u64, reason: Reason, current: bool, declared_end: Option<usize>) {
+        let block_len = self.block.len();
+        let from = self.pos + 1;
+        let (resume, valid_start_follows) = match self.opts.resync {
+            Resync::Block => {
+                let found = scan(&self.block, from, self.recyclable, self.expected_log, true);
+                (block_len, found.is_some())
+            }
+            Resync::Scan => {
+                let jump = declared_end.filter(|&e| {
+                    e >= block_len
+                        || BLOCK_SIZE - e < crate::format::HEADER_SIZE
+                        || matches!(
+                            parse_at(&self.block, e, self.recyclable),
+                            Parsed::Record { header, .. }
+                                if acceptable(&header, self.recyclable, self.expected_log)
+                        )
+                });
+                let q = jump.or_else(|| {
+                    scan(&self.block, from, self.recyclable, self.expected_log, false).map(|(q, _)| q)
+                });
+                (q.unwrap_or(block_len).min(block_len), false)
+            }
+        };
+        self.pos = resume;
+        let end = self.block_offset + resume as u64;
+        self.damage(here, end, reason, current);
+        if valid_start_follows && self.pending.is_some() {
+            self.resolve(Position::Interior);
+        }
+    }
+
+    /// Records a damaged region `[start, end)` whose position is not known
+    /// yet. A record being assembled is lost with it.
+    fn damage(&mut self, start: u64, end: u64, reason: Reason, current: bool) {
+        let (start, current, mut nonzero_end) = match self.partial.take() {
+            Some(p) => (p.start.min(start), true, p.end),
+            None => (start, current, start),
+        };
+        // The last non-zero byte of the part of the region in this block.
+        let lo = start.max(self.block_offset).saturating_sub(self.block_offset) as usize;
+        let hi = (end.saturating_sub(self.block_offset) as usize).min(self.block.len());
+        if lo < hi {
+            if let Some(i) = self.block[lo..hi].iter().rposition(|&b| b != 0) {
+                nonzero_end = nonzero_end.max(self.block_offset + (lo + i + 1) as u64);
+            }
+        }
+        if start < self.opts.initial_offset && self.pending.is_none() {
+            // Damage that begins before the requested start is not ours to report.
+            return;
+        }
+        match &mut self.pending {
+            Some(p) => {
+                p.end = p.end.max(end);
+                p.nonzero_end = p.nonzero_end.max(nonzero_end);
+            }
+            None => {
+                self.pending = Some(Pending {
+                    start,
+                    end,
+                    reason,
+                    nonzero_end,
+                    first_current: current,
+                    first_end: end,
+                })
+            }
+        }
+    }
+
+    /// A valid record starts here: pending damage is interior.
+    fn valid_start(&mut self) {
+        if self.pending.is_some() {
+            self.resolve(Position::Interior);
+        }
+    }
+
+    /// Decides the pending damage now that its position is known.
+    fn resolve(&mut self, position: Position) {
+        let Some(p) = self.pending.take() else { return };
+        if position == Position::Interior {
+            self.apply(Damage {
+                range: p.start..p.end,
+                reason: p.reason,
+                position,
+            });
+            return;
+        }
+        // Tail: some of it may be nothing but preallocation or a previous use.
+        let (damage_end, rest_kind) = if self.recyclable {
+            if p.first_current {
+                (p.first_end, BenignKind::PreviousUse)
+            } else {
+                (p.start, BenignKind::PreviousUse)
+            }
+        } else {
+            (p.nonzero_end, BenignKind::ZeroFilledTail)
+        };
+        let rest_kind = if p.nonzero_end <= damage_end.max(p.start) {
+            BenignKind::ZeroFilledTail
+        } else {
+            rest_kind
+        };
+        if damage_end > p.start {
+            self.apply(Damage {
+                range: p.start..damage_end,
+                reason: p.reason,
+                position,
+            });
+        }
+        if damage_end < p.end && self.reading() && !self.counting {
+            let situation = match rest_kind {
+                BenignKind::ZeroFilledTail => Situation::ZeroFilledTail,
+                _ => Situation::PreviousUse,
+            };
+            if decide(self.opts.mode, situation) == Action::Accept {
+                self.queue.push_back(Event::Benign(Benign {
+                    range: damage_end..p.end,
+                    kind: rest_kind,
+                }));
+            }
+        }
+    }
+
+    /// Applies the recovery table to a damaged region.
+    fn apply(&mut self, damage: Damage) {
+        if self.counting {
+            return;
+        }
+        self.summary.damaged_regions += 1;
+        match decide(self.opts.mode, Situation::Damage(damage.position)) {
+            Action::Accept => {}
+            Action::Drop => {
+                self.note_dropped(&damage);
+                self.queue.push_back(Event::Dropped(damage));
+            }
+            Action::Stop => {
+                self.note_dropped(&damage);
+                if damage.position == Position::Interior {
+                    self.summary.stopped_at = Some(damage.clone());
+                    self.counting = true;
+                }
+                self.queue.push_back(Event::Dropped(damage));
+            }
+            Action::Fail => {
+                self.summary.failed = true;
+                self.state = State::Failed(Error::Corruption {
+                    mode: self.opts.mode,
+                    damage,
+                });
+            }
+        }
+    }
+
+    fn note_dropped(&mut self, damage: &Damage) {
+        self.summary.dropped_bytes += damage.len();
+        match damage.position {
+            Position::Interior => self.summary.interior_dropped = true,
+            Position::Tail => self.summary.tail_dropped = true,
+        }
+    }
+
+    /// The source has ended.
+    fn finish(&mut self) {
+        if let Some(p) = self.partial.take() {
+            self.damage(p.start, p.end, Reason::MissingLast, true);
+        }
+        if self.pending.is_some() {
+            self.resolve(Position::Tail);
+        }
+        if self.reading() {
+            self.state = State::Done;
+        }
+    }
+}
+
+/// Iterator over a reader's records; see [`Reader::records`].
+#[derive(Debug)]
+pub struct Records<'a, R> {
+    reader: &'a mut Reader<R>,
+    done: bool,
+}
+
+impl<R: Read> Iterator for Records<'_, R> {
+    type Item = Result<Record>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        match self.reader.next_record() {
+            Ok(Some(r)) => Some(Ok(r)),
+            Ok(None) => {
+                self.done = true;
+                None
+            }
+            Err(e) => {
+                self.done = true;
+                Some(Err(e))
+            }
+        }
+    }
+}
+
+/// Iterator over a reader's events; see [`Reader::events`].
+#[derive(Debug)]
+pub struct Events<'a, R> {
+    reader: &'a mut Reader<R>,
+    done: bool,
+}
+
+impl<R: Read> Iterator for Events<'_, R> {
+    type Item = Result<Event>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        match self.reader.next_event() {
+            Ok(Some(e)) => Some(Ok(e)),
+            Ok(None) => {
+                self.done = true;
+                None
+            }
+            Err(e) => {
+                self.done = true;
+                Some(Err(e))
+            }
+        }
+    }
+}
