@@ -6,7 +6,9 @@
 
 use std::ops::Range;
 
-use crate::format::{Fragment, Header, RecordType, BLOCK_SIZE, HEADER_SIZE, RECYCLABLE_HEADER_SIZE};
+use crate::format::{
+    Fragment, Header, RecordType, BLOCK_SIZE, HEADER_SIZE, RECYCLABLE_HEADER_SIZE,
+};
 use crate::report::Reason;
 
 // ---------------------------------------------------------------- writing
@@ -142,9 +144,7 @@ pub(crate) fn parse_at(block: &[u8], pos: usize, recyclable_log: bool) -> Parsed
     if rest < HEADER_SIZE {
         return truncated_header(&block[pos..]);
     }
-    if zone < RECYCLABLE_HEADER_SIZE
-        && (recyclable_log || block[pos..].iter().all(|&b| b == 0))
-    {
+    if zone < RECYCLABLE_HEADER_SIZE && (recyclable_log || block[pos..].iter().all(|&b| b == 0)) {
         // Recyclable writers pad the last 7 to 10 bytes of a block; zeros
         // there are padding whatever the log's format.
         return Parsed::Trailer;
@@ -289,7 +289,13 @@ mod tests {
         // 6 bytes left: pad, then a full record in the next block.
         let s = steps(BLOCK_SIZE - 6, 7, 3);
         assert_eq!(s[0], Step::Pad(6));
-        assert!(matches!(s[1], Step::Emit { fragment: Fragment::Full, .. }));
+        assert!(matches!(
+            s[1],
+            Step::Emit {
+                fragment: Fragment::Full,
+                ..
+            }
+        ));
         // exactly 7 left: zero-length FIRST there.
         let s = steps(BLOCK_SIZE - 7, 7, 3);
         assert_eq!(

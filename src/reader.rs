@@ -131,7 +131,7 @@ struct Pending {
     start: u64,
     end: u64,
     reason: Reason,
-    /// End of the last non-zero byte seen in the region (`start` if none).
+    /// End of the last part of the region that is not all zeros (`start` if none).
     nonzero_end: u64,
     /// Whether the region's first damaged record carries the current log number.
     first_current: bool,
@@ -321,8 +321,10 @@ impl<R: Read> Reader<R> {
                 declared_end,
             } => {
                 let log_bytes = log_number.map(u32::to_le_bytes);
-                let current =
-                    self.is_current(Some(record_type), log_bytes.as_ref().map_or(&[][..], |b| &b[..]));
+                let current = self.is_current(
+                    Some(record_type),
+                    log_bytes.as_ref().map_or(&[][..], |b| &b[..]),
+                );
                 self.on_broken(here, reason, current, declared_end)
             }
             Parsed::Truncated {
@@ -528,7 +530,8 @@ impl<R: Read> Reader<R> {
     /// A checksummed record that is not a data fragment.
     fn on_non_data(&mut self, here: u64, end: u64, t: RecordType, payload: std::ops::Range<usize>) {
         if t.is_ignorable_unknown() {
-            if !self.counting && decide(self.opts.mode, Situation::IgnorableRecord) == Action::Accept
+            if !self.counting
+                && decide(self.opts.mode, Situation::IgnorableRecord) == Action::Accept
             {
                 self.queue.push_back(Event::Benign(Benign {
                     range: here..end,
@@ -580,7 +583,8 @@ impl<R: Read> Reader<R> {
         }
         self.summary.records += 1;
         self.summary.record_bytes += payload.len() as u64;
-        self.queue.push_back(Event::Record(Record { offset, payload }));
+        self.queue
+            .push_back(Event::Record(Record { offset, payload }));
     }
 
     /// Damage that breaks framing at `here` (the current position): resync.
@@ -603,14 +607,30 @@ impl<R: Read> Reader<R> {
                         )
                 });
                 let q = jump.or_else(|| {
-                    scan(&self.block, from, self.recyclable, self.expected_log, false).map(|(q, _)| q)
+                    scan(&self.block, from, self.recyclable, self.expected_log, false)
+                        .map(|(q, _)| q)
                 });
                 (q.unwrap_or(block_len).min(block_len), false)
             }
         };
         self.pos = resume;
         let end = self.block_offset + resume as u64;
-        self.damage(here, end, reason, current);
+        let at = (here - self.block_offset) as usize;
+        let all_zero = |b: &[u8]| b.iter().all(|&x| x == 0);
+        if reason == Reason::ZeroHeader {
+            let zero = all_zero(&self.block[at..resume]);
+            self.add_damage(here, end, reason, current, zero);
+        } else {
+            // A broken record followed by nothing but zeros to the resume
+            // point: the zeros are a separate, all-zero region.
+            match declared_end {
+                Some(e) if e > at && e < resume && all_zero(&self.block[e..resume]) => {
+                    self.add_damage(here, self.block_offset + e as u64, reason, current, false);
+                    self.add_damage(self.block_offset + e as u64, end, reason, false, true);
+                }
+                _ => self.add_damage(here, end, reason, current, false),
+            }
+        }
         if valid_start_follows && self.pending.is_some() {
             self.resolve(Position::Interior);
         }
@@ -619,22 +639,21 @@ impl<R: Read> Reader<R> {
     /// Records a damaged region `[start, end)` whose position is not known
     /// yet. A record being assembled is lost with it.
     fn damage(&mut self, start: u64, end: u64, reason: Reason, current: bool) {
-        let (start, current, mut nonzero_end) = match self.partial.take() {
-            Some(p) => (p.start.min(start), true, p.end),
-            None => (start, current, start),
+        self.add_damage(start, end, reason, current, false);
+    }
+
+    /// [`damage`](Reader::damage) for a region known to hold only zero bytes
+    /// when `zero` is true (what preallocation leaves).
+    fn add_damage(&mut self, start: u64, end: u64, reason: Reason, current: bool, zero: bool) {
+        let (start, current, zero) = match self.partial.take() {
+            Some(p) => (p.start.min(start), true, false),
+            None => (start, current, zero),
         };
-        // The last non-zero byte of the part of the region in this block.
-        let lo = start.max(self.block_offset).saturating_sub(self.block_offset) as usize;
-        let hi = (end.saturating_sub(self.block_offset) as usize).min(self.block.len());
-        if lo < hi {
-            if let Some(i) = self.block[lo..hi].iter().rposition(|&b| b != 0) {
-                nonzero_end = nonzero_end.max(self.block_offset + (lo + i + 1) as u64);
-            }
-        }
         if start < self.opts.initial_offset && self.pending.is_none() {
             // Damage that begins before the requested start is not ours to report.
             return;
         }
+        let nonzero_end = if zero { start } else { end };
         match &mut self.pending {
             Some(p) => {
                 p.end = p.end.max(end);

@@ -183,13 +183,17 @@ impl<W: Write> Writer<W> {
         let mut offset = None;
         let mut layout = Layout::new(self.block_offset, header_size, payload.len());
         let fragments = payload.len() / (BLOCK_SIZE - header_size) + 2;
-        self.staged.reserve(payload.len() + fragments * 2 * header_size);
+        self.staged
+            .reserve(payload.len() + fragments * 2 * header_size);
         for step in layout.by_ref() {
             match step {
                 Step::Pad(n) => {
                     self.staged.resize(self.staged.len() + n, 0);
                 }
-                Step::Emit { fragment, payload: range } => {
+                Step::Emit {
+                    fragment,
+                    payload: range,
+                } => {
                     if offset.is_none() {
                         offset = Some(self.offset());
                     }
