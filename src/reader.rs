@@ -133,10 +133,9 @@ struct Pending {
     reason: Reason,
     /// End of the last part of the region that is not all zeros (`start` if none).
     nonzero_end: u64,
-    /// Whether the region's first damaged record carries the current log number.
-    first_current: bool,
-    /// End of the region's first damaged record.
-    first_end: u64,
+    /// In a recyclable log: end of the last part of the region that carries
+    /// the current log number (what follows it is the file's previous use).
+    current_end: Option<u64>,
 }
 
 #[derive(Debug)]
@@ -654,10 +653,12 @@ impl<R: Read> Reader<R> {
             return;
         }
         let nonzero_end = if zero { start } else { end };
+        let current_end = current.then_some(end);
         match &mut self.pending {
             Some(p) => {
                 p.end = p.end.max(end);
                 p.nonzero_end = p.nonzero_end.max(nonzero_end);
+                p.current_end = p.current_end.max(current_end);
             }
             None => {
                 self.pending = Some(Pending {
@@ -665,8 +666,7 @@ impl<R: Read> Reader<R> {
                     end,
                     reason,
                     nonzero_end,
-                    first_current: current,
-                    first_end: end,
+                    current_end,
                 })
             }
         }
@@ -692,11 +692,7 @@ impl<R: Read> Reader<R> {
         }
         // Tail: some of it may be nothing but preallocation or a previous use.
         let (damage_end, rest_kind) = if self.recyclable {
-            if p.first_current {
-                (p.first_end, BenignKind::PreviousUse)
-            } else {
-                (p.start, BenignKind::PreviousUse)
-            }
+            (p.current_end.unwrap_or(p.start), BenignKind::PreviousUse)
         } else {
             (p.nonzero_end, BenignKind::ZeroFilledTail)
         };

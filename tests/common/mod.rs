@@ -154,3 +154,23 @@ impl Read for FailAfter<'_> {
         Ok(n)
     }
 }
+
+/// The end offset of a record of `len` bytes whose first header is at
+/// `start`, with headers of `hdr` bytes (the writer's layout).
+pub fn record_end(start: u64, len: usize, hdr: usize) -> u64 {
+    let mut pos = start as usize;
+    let mut left = len;
+    loop {
+        let room = BLOCK - pos % BLOCK;
+        if room < hdr {
+            pos += room;
+            continue;
+        }
+        let take = left.min(room - hdr);
+        pos += hdr + take;
+        left -= take;
+        if left == 0 {
+            return pos as u64;
+        }
+    }
+}
