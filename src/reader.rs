@@ -207,7 +207,8 @@ impl<R: Read> Reader<R> {
 
     /// The next record, skipping damage the mode accepts. `Ok(None)` at the
     /// end of the log; an error when the mode refuses the log or the source
-    /// fails, after every record before the cause.
+    /// fails, after every record before the cause. An error is sticky:
+    /// every later call returns it again.
     pub fn next_record(&mut self) -> Result<Option<Record>> {
         loop {
             match self.next_event()? {
@@ -239,7 +240,12 @@ impl<R: Read> Reader<R> {
             }
             match std::mem::replace(&mut self.state, State::Done) {
                 State::Done => return Ok(None),
-                State::Failed(e) => return Err(e),
+                State::Failed(e) => {
+                    // Errors are sticky: calling again never turns a
+                    // refusal or an I/O error into a clean end of log.
+                    self.state = State::Failed(e.clone());
+                    return Err(e);
+                }
                 State::Reading => {
                     self.state = State::Reading;
                     self.advance();
@@ -652,12 +658,16 @@ impl<R: Read> Reader<R> {
             // Damage that begins before the requested start is not ours to report.
             return;
         }
-        let nonzero_end = if zero { start } else { end };
+        // An all-zero region adds no non-zero bytes: it must not move the
+        // end of the non-zero part of a region already pending.
+        let nonzero_end = if zero { None } else { Some(end) };
         let current_end = current.then_some(end);
         match &mut self.pending {
             Some(p) => {
                 p.end = p.end.max(end);
-                p.nonzero_end = p.nonzero_end.max(nonzero_end);
+                if let Some(n) = nonzero_end {
+                    p.nonzero_end = p.nonzero_end.max(n);
+                }
                 p.current_end = p.current_end.max(current_end);
             }
             None => {
@@ -665,7 +675,7 @@ impl<R: Read> Reader<R> {
                     start,
                     end,
                     reason,
-                    nonzero_end,
+                    nonzero_end: nonzero_end.unwrap_or(start),
                     current_end,
                 })
             }

@@ -122,7 +122,11 @@ fn qc() -> QuickCheck {
 fn any_record_sequence_roundtrips() {
     fn prop(recs: Records, recyclable: bool, split: usize) -> bool {
         // Written in two sessions: the second appends at the first's length.
-        let cut = if recs.0.is_empty() { 0 } else { split % (recs.0.len() + 1) };
+        let cut = if recs.0.is_empty() {
+            0
+        } else {
+            split % (recs.0.len() + 1)
+        };
         let opts = |o: WriterOptions| if recyclable { o.recyclable(77) } else { o };
         let (mut log, _) = write_with(opts(WriterOptions::new()), &recs.0[..cut]);
         let len = log.len() as u64;
@@ -133,7 +137,10 @@ fn any_record_sequence_roundtrips() {
         w.flush().unwrap();
         RecoveryMode::ALL.iter().all(|&m| {
             let run = read(&log, m);
-            run.error.is_none() && run.payloads() == recs.0 && run.dropped.is_empty() && offsets_increase(&run)
+            run.error.is_none()
+                && run.payloads() == recs.0
+                && run.dropped.is_empty()
+                && offsets_increase(&run)
         })
     }
     qc().quickcheck(prop as fn(Records, bool, usize) -> bool);
@@ -145,7 +152,11 @@ fn single_corruption_keeps_every_mode_honest() {
         if recs.0.is_empty() {
             return TestResult::discard();
         }
-        let opts = if recyclable { WriterOptions::new().recyclable(3) } else { WriterOptions::new() };
+        let opts = if recyclable {
+            WriterOptions::new().recyclable(3)
+        } else {
+            WriterOptions::new()
+        };
         let (mut log, offsets) = write_with(opts, &recs.0);
         let pristine = log.clone();
         c.apply(&mut log);
@@ -163,7 +174,10 @@ fn single_corruption_keeps_every_mode_honest() {
                 }
             }
             if skip.error.is_some() || pit.error.is_some() {
-                return TestResult::error(format!("{c:?}: skip/pit must not fail: {:?}", skip.error));
+                return TestResult::error(format!(
+                    "{c:?}: skip/pit must not fail: {:?}",
+                    skip.error
+                ));
             }
             if !is_prefix(&pit.payloads(), written) || !is_prefix(&tt.payloads(), written) {
                 return TestResult::error(format!("{c:?} {resync:?}: pit/tt not a prefix"));
@@ -171,7 +185,9 @@ fn single_corruption_keeps_every_mode_honest() {
             // Absolute: everything, or an error (a cut is checked below).
             let cut = matches!(c, Corruption::Truncate { .. });
             if !cut && abs.error.is_none() && abs.payloads() != *written {
-                return TestResult::error(format!("{c:?} {resync:?}: absolute lost records silently"));
+                return TestResult::error(format!(
+                    "{c:?} {resync:?}: absolute lost records silently"
+                ));
             }
             // Damage is never silent: if records went missing, something was reported.
             // (A cut at a record boundary, zeros to the end, or a recycled
@@ -182,7 +198,9 @@ fn single_corruption_keeps_every_mode_honest() {
                 || !skip.benign.is_empty()
                 || matches!(c, Corruption::Truncate { .. });
             if lost && !explained {
-                return TestResult::error(format!("{c:?} {resync:?}: records lost without a report"));
+                return TestResult::error(format!(
+                    "{c:?} {resync:?}: records lost without a report"
+                ));
             }
             if log == pristine && (abs.error.is_some() || !skip.dropped.is_empty()) {
                 return TestResult::error("unchanged log reported damage");
@@ -227,7 +245,14 @@ fn single_corruption_keeps_every_mode_honest() {
 
 #[test]
 fn reader_terminates_without_panic_on_arbitrary_bytes() {
-    fn prop(bytes: Vec<u8>, seed: u64, mode: u8, scan: bool, offset: u16, log: Option<u32>) -> bool {
+    fn prop(
+        bytes: Vec<u8>,
+        seed: u64,
+        mode: u8,
+        scan: bool,
+        offset: u16,
+        log: Option<u32>,
+    ) -> bool {
         // Arbitrary bytes, and arbitrary bytes stretched over several blocks.
         let mut big = bytes.clone();
         if !bytes.is_empty() {
@@ -260,7 +285,9 @@ fn reader_terminates_without_panic_on_arbitrary_bytes() {
 fn corrupting_a_valid_log_never_panics_and_reports_consistently() {
     // Many corruptions of one multi-block log, every mode, both resyncs.
     fn prop(cs: Vec<Corruption>) -> bool {
-        let recs: Vec<Vec<u8>> = (0..30).map(|i| noise(i, (i as usize * 3_331) % 50_000)).collect();
+        let recs: Vec<Vec<u8>> = (0..30)
+            .map(|i| noise(i, (i as usize * 3_331) % 50_000))
+            .collect();
         let (mut log, _) = write_log(&recs);
         for c in cs.iter().take(6) {
             c.apply(&mut log);
@@ -271,10 +298,18 @@ fn corrupting_a_valid_log_never_panics_and_reports_consistently() {
                 let dropped: u64 = run.dropped.iter().map(|d| d.len()).sum();
                 is_subsequence(&run.payloads(), &recs)
                     && dropped == run.summary.dropped_bytes
-                    && run.dropped.iter().all(|d| !d.is_empty() && d.range.end <= log.len() as u64)
-                    && run.dropped.windows(2).all(|w| w[0].range.end <= w[1].range.start)
+                    && run
+                        .dropped
+                        .iter()
+                        .all(|d| !d.is_empty() && d.range.end <= log.len() as u64)
+                    && run
+                        .dropped
+                        .windows(2)
+                        .all(|w| w[0].range.end <= w[1].range.start)
             })
         })
     }
-    QuickCheck::new().tests(60).quickcheck(prop as fn(Vec<Corruption>) -> bool);
+    QuickCheck::new()
+        .tests(60)
+        .quickcheck(prop as fn(Vec<Corruption>) -> bool);
 }

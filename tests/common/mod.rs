@@ -57,8 +57,13 @@ pub fn read_source<R: Read>(source: R, opts: ReaderOptions) -> Run {
             }
         }
     }
-    // The reader is fused after the end or an error.
-    assert!(matches!(r.next_event(), Ok(None)));
+    // The end is final, and an error is sticky: asking again never turns a
+    // refusal or an I/O error into a clean end of log.
+    let after = r.next_event();
+    match &run.error {
+        None => assert!(matches!(after, Ok(None)), "not fused: {after:?}"),
+        Some(e) => assert_eq!(after.err().map(|a| a.to_string()), Some(e.to_string())),
+    }
     run.summary = r.summary().clone();
     run
 }
