@@ -59,3 +59,8 @@ pub use policy::{decide, Action, RecoveryMode, Resync, Situation};
 pub use reader::{Reader, ReaderOptions, DEFAULT_MAX_RECORD_SIZE};
 pub use report::{Benign, BenignKind, Damage, Event, Outcome, Position, Reason, Record, Summary};
 pub use writer::{SyncData, Writer, WriterOptions};
+
+/// The README's examples, compiled and run as doctests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
