@@ -96,13 +96,6 @@ impl Scenario {
     pub fn intact(&self) -> usize {
         self.records.iter().filter(|r| r.intact).count()
     }
-
-    /// The file name `compare --save-scenarios` gives it: numbered like a
-    /// RocksDB log so that `dump` finds the log number in the name.
-    pub fn file_name(&self, index: usize) -> String {
-        let number = self.log_number.unwrap_or(index as u32 + 1);
-        format!("{number:06}.log")
-    }
 }
 
 /// Writes records and remembers where each one went.
@@ -203,9 +196,9 @@ fn middle_record(records: &[Written]) -> usize {
     (mid..records.len())
         .find(|&i| {
             single_fragment(&records[i])
-                && records
-                    .get(i + 1)
-                    .is_some_and(|n| n.offset / BLOCK_SIZE as u64 == records[i].offset / BLOCK_SIZE as u64)
+                && records.get(i + 1).is_some_and(|n| {
+                    n.offset / BLOCK_SIZE as u64 == records[i].offset / BLOCK_SIZE as u64
+                })
         })
         .unwrap_or(mid)
 }
@@ -259,7 +252,11 @@ fn torn_payload(seed: u64) -> Scenario {
     let (offset, len) = records
         .last()
         .map_or((0, 0), |r| (r.offset, r.payload.len() as u64));
-    truncate(&mut bytes, &mut records, offset + HEADER_SIZE as u64 + len / 2);
+    truncate(
+        &mut bytes,
+        &mut records,
+        offset + HEADER_SIZE as u64 + len / 2,
+    );
     Scenario {
         name: "torn-payload",
         description: "a crash cut the last record inside its payload",

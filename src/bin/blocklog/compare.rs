@@ -1,0 +1,513 @@
+//! `blocklog compare`: the recovery modes side by side, on built-in
+//! corruption scenarios or on the user's files.
+
+use std::collections::HashSet;
+use std::fs;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use blocklog::{Event, Outcome, ReaderOptions, RecoveryMode, Resync};
+use serde_json::Value;
+
+use crate::chart::{self, Group};
+use crate::common::{
+    json_object, log_number_from_path, open_input, read_all, stdout_error, CliError, Settings,
+    EXIT_OK,
+};
+use crate::scenarios::{self, Scenario, MISSING_SCENARIOS};
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Aligned text.
+    Table,
+    /// A Markdown table.
+    Markdown,
+    /// One JSON document.
+    Json,
+}
+
+/// What `compare` was asked.
+#[derive(Debug)]
+pub struct CompareOptions {
+    /// Output format.
+    pub format: Format,
+    /// Where to draw the bar chart.
+    pub chart: Option<PathBuf>,
+    /// Seed of the scenarios.
+    pub seed: u64,
+    /// Where to save the scenarios' files.
+    pub save_scenarios: Option<PathBuf>,
+    /// The user's logs (none: the built-in scenarios).
+    pub files: Vec<PathBuf>,
+}
+
+/// A recovery mode with its resync strategy: a column of the comparison.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ModeSpec {
+    /// The mode.
+    pub mode: RecoveryMode,
+    /// The resync strategy.
+    pub resync: Resync,
+}
+
+impl ModeSpec {
+    /// `tolerate-tail`, ..., `skip-corrupt`, `skip-corrupt+scan`.
+    pub fn label(&self) -> String {
+        match self.resync {
+            Resync::Block => self.mode.as_str().to_string(),
+            Resync::Scan => format!("{}+scan", self.mode.as_str()),
+        }
+    }
+}
+
+/// The compared modes: the four modes with block resync, and skip-corrupt
+/// with scan resync.
+pub const MODES: [ModeSpec; 5] = [
+    ModeSpec {
+        mode: RecoveryMode::TolerateTail,
+        resync: Resync::Block,
+    },
+    ModeSpec {
+        mode: RecoveryMode::Absolute,
+        resync: Resync::Block,
+    },
+    ModeSpec {
+        mode: RecoveryMode::PointInTime,
+        resync: Resync::Block,
+    },
+    ModeSpec {
+        mode: RecoveryMode::SkipCorrupt,
+        resync: Resync::Block,
+    },
+    ModeSpec {
+        mode: RecoveryMode::SkipCorrupt,
+        resync: Resync::Scan,
+    },
+];
+
+/// One scenario (or file) read in one mode.
+#[derive(Debug, Clone)]
+pub struct Row {
+    /// Scenario name or file path.
+    pub source: String,
+    /// The mode.
+    pub mode: ModeSpec,
+    /// Records written (scenarios only).
+    pub written: Option<u64>,
+    /// Records intact on disk (for files: the records any mode returned).
+    pub intact: u64,
+    /// Records the mode returned.
+    pub recovered: u64,
+    /// Intact records the mode did not return.
+    pub lost: u64,
+    /// Returned records never written to this log (scenarios only; must be 0).
+    pub foreign: Option<u64>,
+    /// Whether the scenario holds damage to report (scenarios only).
+    pub damage_present: Option<bool>,
+    /// Whether the mode reported damage (a dropped region or an error).
+    pub damage_reported: bool,
+    /// The outcome.
+    pub outcome: Outcome,
+    /// Bytes reported dropped.
+    pub dropped_bytes: u64,
+    /// The error that ended the read, if any.
+    pub error: Option<String>,
+}
+
+/// Reads a scenario in one mode and judges the result against what was
+/// written and what is intact.
+pub fn run_scenario(s: &Scenario, m: ModeSpec) -> Row {
+    let mut opts = ReaderOptions::new().mode(m.mode).resync(m.resync);
+    if let Some(n) = s.log_number {
+        opts = opts.log_number(n);
+    }
+    let mut reader = opts.build(&s.bytes[..]);
+    let mut returned = Vec::new();
+    let mut reported = false;
+    let error = loop {
+        match reader.next_event() {
+            Ok(Some(Event::Record(r))) => returned.push((r.offset, r.payload)),
+            Ok(Some(Event::Dropped(_))) => reported = true,
+            Ok(Some(Event::Benign(_))) => {}
+            Ok(None) => break None,
+            Err(e) => {
+                reported = true;
+                break Some(e.to_string());
+            }
+        }
+    };
+    let got: HashSet<(u64, &[u8])> = returned.iter().map(|(o, p)| (*o, &p[..])).collect();
+    let written: HashSet<(u64, &[u8])> = s
+        .records
+        .iter()
+        .map(|r| (r.offset, &r.payload[..]))
+        .collect();
+    let lost = s
+        .records
+        .iter()
+        .filter(|r| r.intact && !got.contains(&(r.offset, &r.payload[..])))
+        .count() as u64;
+    let foreign = returned
+        .iter()
+        .filter(|(o, p)| !written.contains(&(*o, &p[..])))
+        .count() as u64;
+    let summary = reader.summary();
+    Row {
+        source: s.name.to_string(),
+        mode: m,
+        written: Some(s.written() as u64),
+        intact: s.intact() as u64,
+        recovered: returned.len() as u64,
+        lost,
+        foreign: Some(foreign),
+        damage_present: Some(s.damaged),
+        damage_reported: reported,
+        outcome: summary.outcome(),
+        dropped_bytes: summary.dropped_bytes,
+        error,
+    }
+}
+
+/// Every scenario in every mode.
+pub fn scenario_rows(scenarios: &[Scenario]) -> Vec<Row> {
+    scenarios
+        .iter()
+        .flat_map(|s| MODES.iter().map(move |&m| run_scenario(s, m)))
+        .collect()
+}
+
+/// A record's identity in a user's file: offset, length and checksum.
+type Key = (u64, usize, u32);
+
+/// Reads a user's file in every mode. "Intact" is the union of the records
+/// any mode returned: every one of them passed its checksum.
+fn file_rows(path: &Path) -> Result<Vec<Row>, CliError> {
+    let mut results = Vec::new();
+    for m in MODES {
+        let settings = Settings {
+            mode: m.mode,
+            resync: m.resync,
+            log_number: log_number_from_path(path),
+            initial_offset: 0,
+        };
+        let input = open_input(path, &m.label())?;
+        let mut keys: Vec<Key> = Vec::new();
+        let mut reported = false;
+        let end = read_all(settings.reader_options().build(input.reader), |event, _| {
+            match event {
+                Event::Record(r) => {
+                    keys.push((r.offset, r.payload.len(), crc32c::crc32c(&r.payload)))
+                }
+                Event::Dropped(_) => reported = true,
+                Event::Benign(_) => {}
+            }
+            Ok(())
+        })?;
+        if let Some(e @ blocklog::Error::Io { .. }) = &end.error {
+            return Err(CliError::usage(format!(
+                "cannot read {}: {e}",
+                path.display()
+            )));
+        }
+        results.push((m, keys, reported || end.error.is_some(), end));
+    }
+    let intact: HashSet<Key> = results
+        .iter()
+        .flat_map(|(_, keys, _, _)| keys.iter().copied())
+        .collect();
+    Ok(results
+        .into_iter()
+        .map(|(m, keys, reported, end)| {
+            let got: HashSet<Key> = keys.iter().copied().collect();
+            Row {
+                source: path.display().to_string(),
+                mode: m,
+                written: None,
+                intact: intact.len() as u64,
+                recovered: keys.len() as u64,
+                lost: intact.difference(&got).count() as u64,
+                foreign: None,
+                damage_present: None,
+                damage_reported: reported,
+                outcome: end.summary.outcome(),
+                dropped_bytes: end.summary.dropped_bytes,
+                error: end.error.map(|e| e.to_string()),
+            }
+        })
+        .collect())
+}
+
+/// Runs `compare`; returns the exit status.
+pub fn run(o: &CompareOptions) -> Result<u8, CliError> {
+    if let Some(path) = &o.chart {
+        crate::map::check_svg_path(path)?;
+    }
+    let (rows, notes, seed) = if o.files.is_empty() {
+        let scenarios = scenarios::all(o.seed);
+        if let Some(dir) = &o.save_scenarios {
+            save(dir, &scenarios)?;
+        }
+        let mut notes = scenario_notes(o.seed);
+        notes.extend(
+            scenarios
+                .iter()
+                .map(|s| format!("{}: {}.", s.name, s.description)),
+        );
+        (scenario_rows(&scenarios), notes, Some(o.seed))
+    } else {
+        if o.save_scenarios.is_some() {
+            return Err(CliError::usage(
+                "--save-scenarios writes the built-in scenarios; it cannot be used with files",
+            ));
+        }
+        let mut rows = Vec::new();
+        for f in &o.files {
+            rows.extend(file_rows(f)?);
+        }
+        (rows, file_notes(), None)
+    };
+    let mut out = BufWriter::new(io::stdout().lock());
+    let text = match o.format {
+        Format::Table => table(&rows, &notes, false),
+        Format::Markdown => table(&rows, &notes, true),
+        Format::Json => json(&rows, &notes, seed),
+    };
+    out.write_all(text.as_bytes()).map_err(stdout_error)?;
+    out.flush().map_err(stdout_error)?;
+    if let Some(path) = &o.chart {
+        let (title, groups) = chart_groups(&rows, seed.is_some());
+        let series: Vec<String> = MODES.iter().map(ModeSpec::label).collect();
+        chart::draw(path, &title, &series, &groups)?;
+        let _ = writeln!(io::stderr(), "chart written to {}", path.display());
+    }
+    Ok(EXIT_OK)
+}
+
+fn save(dir: &Path, scenarios: &[Scenario]) -> Result<(), CliError> {
+    fs::create_dir_all(dir).map_err(|e| CliError::io(dir, "create", &e))?;
+    for (i, s) in scenarios.iter().enumerate() {
+        let path = dir.join(scenario_file_name(i, s));
+        fs::write(&path, &s.bytes).map_err(|e| CliError::io(&path, "write", &e))?;
+    }
+    Ok(())
+}
+
+/// The name `--save-scenarios` gives scenario `i`.
+pub fn scenario_file_name(i: usize, s: &Scenario) -> String {
+    format!("{:02}-{}.log", i + 1, s.name)
+}
+
+fn scenario_notes(seed: u64) -> Vec<String> {
+    vec![
+        "written: records written to the log; intact: those the damage left untouched on disk \
+         (known by construction); recovered: records the mode returned; lost: intact records \
+         not returned; foreign: returned records never written to this log (must be 0); \
+         reported: whether the mode reported damage (a dropped region or an error), \
+         'MISSED' when damage is present and was not reported."
+            .to_string(),
+        format!(
+            "Scenarios are built from seeded random records (--seed {seed}); \
+             --save-scenarios DIR writes their files."
+        ),
+        MISSING_SCENARIOS.to_string(),
+    ]
+}
+
+fn file_notes() -> Vec<String> {
+    vec![
+        "intact: records any mode returned (each passed its checksum); what was written is \
+         unknown for your files, so records destroyed by damage are not counted; lost: intact \
+         records the mode did not return; reported: whether the mode reported damage."
+            .to_string(),
+    ]
+}
+
+fn reported_cell(r: &Row) -> &'static str {
+    match (r.damage_reported, r.damage_present) {
+        (true, _) => "yes",
+        (false, Some(true)) => "MISSED",
+        (false, _) => "no",
+    }
+}
+
+fn opt(v: Option<u64>) -> String {
+    v.map_or_else(|| "-".to_string(), |v| v.to_string())
+}
+
+fn table(rows: &[Row], notes: &[String], markdown: bool) -> String {
+    let first = if rows.iter().any(|r| r.written.is_some()) {
+        "scenario"
+    } else {
+        "file"
+    };
+    let headers = [
+        first,
+        "mode",
+        "written",
+        "intact",
+        "recovered",
+        "lost",
+        "foreign",
+        "reported",
+        "outcome",
+    ];
+    let numeric = [false, false, true, true, true, true, true, false, false];
+    let mut cells: Vec<Vec<String>> = Vec::new();
+    let mut previous = None;
+    for r in rows {
+        let show = markdown || previous != Some(&r.source);
+        previous = Some(&r.source);
+        cells.push(vec![
+            if show {
+                r.source.clone()
+            } else {
+                String::new()
+            },
+            r.mode.label(),
+            opt(r.written),
+            r.intact.to_string(),
+            r.recovered.to_string(),
+            r.lost.to_string(),
+            opt(r.foreign),
+            reported_cell(r).to_string(),
+            r.outcome.as_str().to_string(),
+        ]);
+    }
+    let widths: Vec<usize> = (0..headers.len())
+        .map(|c| {
+            cells
+                .iter()
+                .map(|row| row[c].len())
+                .chain([headers[c].len()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let cell = |c: usize, s: &str| {
+        if numeric[c] {
+            format!("{s:>w$}", w = widths[c])
+        } else {
+            format!("{s:<w$}", w = widths[c])
+        }
+    };
+    let mut s = String::new();
+    let line = |fields: Vec<String>| {
+        if markdown {
+            format!("| {} |\n", fields.join(" | "))
+        } else {
+            format!("{}\n", fields.join("  ").trim_end())
+        }
+    };
+    s.push_str(&line(
+        headers
+            .iter()
+            .enumerate()
+            .map(|(c, h)| cell(c, h))
+            .collect(),
+    ));
+    if markdown {
+        let rule: Vec<String> = widths
+            .iter()
+            .zip(numeric)
+            .map(|(w, n)| {
+                let dashes = "-".repeat((*w).max(3));
+                if n {
+                    format!("{}:", &dashes[1..])
+                } else {
+                    dashes
+                }
+            })
+            .collect();
+        s.push_str(&line(rule));
+    } else {
+        let total: usize = widths.iter().sum::<usize>() + 2 * (widths.len() - 1);
+        s.push_str(&"-".repeat(total));
+        s.push('\n');
+    }
+    let mut previous = None;
+    for (r, row) in rows.iter().zip(&cells) {
+        if !markdown && previous.is_some() && previous != Some(&r.source) {
+            s.push('\n');
+        }
+        previous = Some(&r.source);
+        s.push_str(&line(
+            row.iter().enumerate().map(|(c, v)| cell(c, v)).collect(),
+        ));
+    }
+    s.push('\n');
+    for n in notes {
+        s.push_str(if markdown { "- " } else { "* " });
+        s.push_str(n);
+        s.push('\n');
+    }
+    s
+}
+
+fn row_json(r: &Row) -> String {
+    let opt = |v: Option<u64>| v.map_or(Value::Null, Value::from);
+    json_object(&[
+        ("source", r.source.clone().into()),
+        ("mode", r.mode.mode.as_str().into()),
+        ("resync", r.mode.resync.as_str().into()),
+        ("written", opt(r.written)),
+        ("intact", r.intact.into()),
+        ("recovered", r.recovered.into()),
+        ("lost", r.lost.into()),
+        ("foreign", opt(r.foreign)),
+        (
+            "damage_present",
+            r.damage_present.map_or(Value::Null, Value::from),
+        ),
+        ("damage_reported", r.damage_reported.into()),
+        ("outcome", r.outcome.as_str().into()),
+        ("dropped_bytes", r.dropped_bytes.into()),
+        ("error", r.error.clone().map_or(Value::Null, Value::from)),
+    ])
+}
+
+fn json(rows: &[Row], notes: &[String], seed: Option<u64>) -> String {
+    let rows: Vec<String> = rows.iter().map(row_json).collect();
+    let notes: Vec<String> = notes
+        .iter()
+        .map(|n| Value::from(n.as_str()).to_string())
+        .collect();
+    format!(
+        "{{\"kind\":\"compare\",\"seed\":{},\"rows\":[{}],\"notes\":[{}]}}\n",
+        seed.map_or(Value::Null, Value::from),
+        rows.join(","),
+        notes.join(",")
+    )
+}
+
+fn chart_groups(rows: &[Row], scenarios: bool) -> (String, Vec<Group>) {
+    let mut groups: Vec<Group> = Vec::new();
+    for r in rows {
+        match groups.last_mut() {
+            Some(g) if g.label == r.source => {
+                g.values.push(r.recovered);
+                g.refused.push(r.outcome == Outcome::Error);
+            }
+            _ => groups.push(Group {
+                label: r.source.clone(),
+                intact: Some(r.intact),
+                values: vec![r.recovered],
+                refused: vec![r.outcome == Outcome::Error],
+            }),
+        }
+    }
+    if !scenarios {
+        for g in &mut groups {
+            g.label = Path::new(&g.label)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| g.label.clone());
+        }
+    }
+    let title = if scenarios {
+        "Records recovered per recovery mode, by corruption scenario"
+    } else {
+        "Records recovered per recovery mode, by file"
+    };
+    (title.to_string(), groups)
+}

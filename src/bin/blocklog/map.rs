@@ -1,0 +1,378 @@
+//! `verify --map`: a log drawn as a strip of blocks coloured by state.
+//!
+//! Bytes are painted in file order from the reader's events: a record
+//! covers the bytes from its first header to the next event (so the block
+//! trailers between records count as its own), dropped and benign regions
+//! cover their exact ranges. After the point where a mode stops or refuses
+//! a log, a salvage read (skip-corrupt, scan resync) paints the rest, so the
+//! map also shows what that mode never looked at.
+
+use std::path::Path;
+
+use blocklog::format::BLOCK_SIZE;
+use blocklog::{BenignKind, Damage, Event};
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+use crate::common::{human_bytes, CliError};
+
+/// The state of a byte in the map.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    /// A record (or metadata record) the mode returned.
+    Valid,
+    /// Block trailers, zero fill, bytes no event covers.
+    Padding,
+    /// What a recycled file's previous use left behind.
+    Stale,
+    /// Damage the mode dropped (or point-in-time stopped at) and reported.
+    Dropped,
+    /// Damage the mode refused, and damage after the point where it stopped.
+    Damaged,
+    /// Intact records after the point where the mode stopped: never returned.
+    Unread,
+}
+
+impl State {
+    /// Every state, in legend order.
+    pub const ALL: [State; 6] = [
+        State::Valid,
+        State::Padding,
+        State::Stale,
+        State::Dropped,
+        State::Damaged,
+        State::Unread,
+    ];
+
+    fn index(self) -> usize {
+        self as usize
+    }
+
+    /// Legend label.
+    pub fn label(self) -> &'static str {
+        match self {
+            State::Valid => "valid records",
+            State::Padding => "padding / zero fill",
+            State::Stale => "stale (previous use)",
+            State::Dropped => "dropped damage",
+            State::Damaged => "damage (refused or beyond the stop)",
+            State::Unread => "intact but not read (after the stop)",
+        }
+    }
+
+    fn color(self) -> RGBColor {
+        match self {
+            State::Valid => RGBColor(0x3a, 0xa6, 0x55),
+            State::Padding => RGBColor(0xd4, 0xd4, 0xd4),
+            State::Stale => RGBColor(0x8c, 0xb4, 0xd9),
+            State::Dropped => RGBColor(0xf5, 0x9a, 0x23),
+            State::Damaged => RGBColor(0xd6, 0x27, 0x28),
+            State::Unread => RGBColor(0xb9, 0xe0, 0xbf),
+        }
+    }
+}
+
+/// Cells at most per file: larger files put several blocks in a cell.
+const MAX_CELLS: u64 = 2048;
+/// Cells per row.
+const COLUMNS: u64 = 64;
+
+/// One file's painted map.
+#[derive(Debug)]
+pub struct FileMap {
+    title: String,
+    subtitle: String,
+    len: u64,
+    cell_bytes: u64,
+    /// Per cell, runs of (state, bytes) in file order.
+    cells: Vec<Vec<(State, u64)>>,
+    totals: [u64; 6],
+    painted_to: u64,
+    /// A record whose end is the next event's start.
+    open: Option<(u64, State)>,
+    /// Whether events now come from after the mode's stop.
+    after_stop: bool,
+}
+
+impl FileMap {
+    /// An empty map of a file of `len` bytes.
+    pub fn new(title: String, len: u64) -> FileMap {
+        let blocks = len.div_ceil(BLOCK_SIZE as u64).max(1);
+        let blocks_per_cell = blocks.div_ceil(MAX_CELLS);
+        let cell_bytes = blocks_per_cell * BLOCK_SIZE as u64;
+        FileMap {
+            title,
+            subtitle: String::new(),
+            len,
+            cell_bytes,
+            cells: vec![Vec::new(); blocks.div_ceil(blocks_per_cell) as usize],
+            totals: [0; 6],
+            painted_to: 0,
+            open: None,
+            after_stop: false,
+        }
+    }
+
+    /// Sets the line under the title.
+    pub fn set_subtitle(&mut self, subtitle: String) {
+        self.subtitle = subtitle;
+    }
+
+    /// Bytes painted in each state so far.
+    pub fn total(&self, state: State) -> u64 {
+        self.totals[state.index()]
+    }
+
+    /// From now on, events come from the salvage read after the mode's stop.
+    pub fn begin_after_stop(&mut self) {
+        self.after_stop = true;
+        self.open = None;
+    }
+
+    /// Paints one event of the reader.
+    pub fn event(&mut self, event: &Event) {
+        match event {
+            Event::Record(r) => {
+                self.close(r.offset);
+                let state = if self.after_stop {
+                    State::Unread
+                } else {
+                    State::Valid
+                };
+                self.open = Some((r.offset, state));
+            }
+            Event::Dropped(d) => {
+                let state = if self.after_stop {
+                    State::Damaged
+                } else {
+                    State::Dropped
+                };
+                self.close(d.range.start);
+                self.paint(d.range.start, d.range.end, state);
+            }
+            Event::Benign(b) => {
+                self.close(b.range.start);
+                let state = match b.kind {
+                    BenignKind::ZeroFilledTail => State::Padding,
+                    BenignKind::PreviousUse => State::Stale,
+                    _ if self.after_stop => State::Unread,
+                    _ => State::Valid,
+                };
+                self.paint(b.range.start, b.range.end, state);
+            }
+        }
+    }
+
+    /// Paints the damage the mode refused.
+    pub fn refused(&mut self, damage: &Damage) {
+        self.close(damage.range.start);
+        self.paint(damage.range.start, damage.range.end, State::Damaged);
+    }
+
+    /// Where painting has reached.
+    pub fn painted_to(&self) -> u64 {
+        self.painted_to
+    }
+
+    /// Ends the map: the last record runs to the end of the file, unless
+    /// `complete` is false (the read failed), when the rest is left unpainted.
+    pub fn finish(&mut self, complete: bool) {
+        if complete {
+            self.close(self.len);
+        } else {
+            self.open = None;
+        }
+    }
+
+    fn close(&mut self, at: u64) {
+        if let Some((start, state)) = self.open.take() {
+            self.paint(start, at, state);
+        }
+    }
+
+    fn paint(&mut self, start: u64, end: u64, state: State) {
+        let end = end.min(self.len);
+        if end <= self.painted_to {
+            return;
+        }
+        let start = start.max(self.painted_to);
+        if start > self.painted_to {
+            self.paint_raw(self.painted_to, start, State::Padding);
+        }
+        self.paint_raw(start, end, state);
+    }
+
+    fn paint_raw(&mut self, mut start: u64, end: u64, state: State) {
+        self.totals[state.index()] += end - start;
+        self.painted_to = end;
+        while start < end {
+            let cell = (start / self.cell_bytes) as usize;
+            let cell_end = (cell as u64 + 1) * self.cell_bytes;
+            let n = end.min(cell_end) - start;
+            if let Some(runs) = self.cells.get_mut(cell) {
+                match runs.last_mut() {
+                    Some((s, bytes)) if *s == state => *bytes += n,
+                    _ => runs.push((state, n)),
+                }
+            }
+            start += n;
+        }
+    }
+
+    fn rows(&self) -> u64 {
+        (self.cells.len() as u64).div_ceil(COLUMNS)
+    }
+}
+
+const WIDTH: i32 = 1100;
+const MARGIN: i32 = 20;
+const LABEL_W: i32 = 110;
+const CELL_W: i32 = 14;
+const CELL_H: i32 = 22;
+const ROW_GAP: i32 = 4;
+const LEGEND_H: i32 = 80;
+
+fn file_height(map: &FileMap) -> i32 {
+    // title, subtitle, rows, totals line, gap
+    24 + 20 + map.rows() as i32 * (CELL_H + ROW_GAP) + 26 + 20
+}
+
+/// Draws `maps` into an SVG file at `path`.
+pub fn draw(path: &Path, maps: &[FileMap]) -> Result<(), CliError> {
+    check_svg_path(path)?;
+    let height = MARGIN * 2 + LEGEND_H + maps.iter().map(file_height).sum::<i32>();
+    let root = SVGBackend::new(path, (WIDTH as u32, height as u32)).into_drawing_area();
+    draw_all(&root, maps).map_err(|e| plot_error(path, e))?;
+    root.present().map_err(|e| plot_error(path, e))?;
+    Ok(())
+}
+
+/// Refuses anything but an `.svg` path, with the reason.
+pub fn check_svg_path(path: &Path) -> Result<(), CliError> {
+    match path.extension().and_then(|e| e.to_str()) {
+        Some(e) if e.eq_ignore_ascii_case("svg") => Ok(()),
+        Some(e) if e.eq_ignore_ascii_case("png") => Err(CliError::usage(format!(
+            "cannot draw {}: only SVG output is supported (PNG would need a font rasteriser \
+             and system fonts); write FILE.svg and convert it, e.g. with rsvg-convert",
+            path.display()
+        ))),
+        _ => Err(CliError::usage(format!(
+            "cannot draw {}: the file name must end in .svg",
+            path.display()
+        ))),
+    }
+}
+
+/// A plotting failure as a one-line error.
+pub fn plot_error<E: std::fmt::Debug>(path: &Path, e: E) -> CliError {
+    CliError::usage(format!("cannot write {}: {e:?}", path.display()))
+}
+
+type Area<'a> = DrawingArea<SVGBackend<'a>, plotters::coord::Shift>;
+type DrawResult =
+    Result<(), DrawingAreaErrorKind<<SVGBackend<'static> as DrawingBackend>::ErrorType>>;
+
+fn draw_all(root: &Area<'_>, maps: &[FileMap]) -> DrawResult {
+    root.fill(&WHITE)?;
+    let title = ("sans-serif", 20).into_font().style(FontStyle::Bold);
+    root.draw(&Text::new(
+        "blocklog verify: log map (each cell is a block; colours show what the mode did with its bytes)",
+        (MARGIN, MARGIN),
+        ("sans-serif", 15).into_font(),
+    ))?;
+    // Legend, in two rows of three.
+    for (i, state) in State::ALL.iter().enumerate() {
+        let x = MARGIN + (i as i32 % 3) * 340;
+        let y = MARGIN + 28 + (i as i32 / 3) * 24;
+        root.draw(&Rectangle::new(
+            [(x, y), (x + 16, y + 16)],
+            state.color().filled(),
+        ))?;
+        root.draw(&Rectangle::new(
+            [(x, y), (x + 16, y + 16)],
+            BLACK.stroke_width(1),
+        ))?;
+        root.draw(&Text::new(
+            state.label(),
+            (x + 24, y + 1),
+            ("sans-serif", 14).into_font(),
+        ))?;
+    }
+    let mut y = MARGIN + LEGEND_H;
+    for map in maps {
+        root.draw(&Text::new(map.title.clone(), (MARGIN, y), title.clone()))?;
+        y += 24;
+        let cell_desc = if map.cell_bytes == BLOCK_SIZE as u64 {
+            "1 cell = 1 block (32 KiB)".to_string()
+        } else {
+            format!(
+                "1 cell = {} blocks ({})",
+                map.cell_bytes / BLOCK_SIZE as u64,
+                human_bytes(map.cell_bytes)
+            )
+        };
+        root.draw(&Text::new(
+            format!("{}; {cell_desc}", map.subtitle),
+            (MARGIN, y),
+            ("sans-serif", 14).into_font(),
+        ))?;
+        y += 20;
+        let label = ("sans-serif", 12)
+            .into_font()
+            .color(&RGBColor(0x55, 0x55, 0x55))
+            .pos(Pos::new(HPos::Right, VPos::Center));
+        for row in 0..map.rows() {
+            let first_cell = row * COLUMNS;
+            let offset = first_cell * map.cell_bytes;
+            root.draw(&Text::new(
+                format!("block {}", offset / BLOCK_SIZE as u64),
+                (MARGIN + LABEL_W - 8, y + CELL_H / 2),
+                label.clone(),
+            ))?;
+            for col in 0..COLUMNS {
+                let cell = (first_cell + col) as usize;
+                let Some(runs) = map.cells.get(cell) else {
+                    break;
+                };
+                let x0 = MARGIN + LABEL_W + col as i32 * CELL_W;
+                let x1 = x0 + CELL_W - 2;
+                let mut x = x0 as f64;
+                let scale = (x1 - x0) as f64 / map.cell_bytes as f64;
+                for &(state, bytes) in runs {
+                    let w = bytes as f64 * scale;
+                    let (a, b) = (x.round() as i32, (x + w).round() as i32);
+                    // Keep a sliver of damage visible even when it is a few bytes.
+                    let b = if matches!(state, State::Dropped | State::Damaged) {
+                        b.max(a + 2)
+                    } else {
+                        b
+                    };
+                    if b > a {
+                        root.draw(&Rectangle::new(
+                            [(a, y), (b.min(x1), y + CELL_H)],
+                            state.color().filled(),
+                        ))?;
+                    }
+                    x += w;
+                }
+                root.draw(&Rectangle::new(
+                    [(x0, y), (x1, y + CELL_H)],
+                    RGBColor(0x70, 0x70, 0x70).stroke_width(1),
+                ))?;
+            }
+            y += CELL_H + ROW_GAP;
+        }
+        let totals: Vec<String> = State::ALL
+            .iter()
+            .filter(|s| map.total(**s) > 0)
+            .map(|s| format!("{}: {}", s.label(), human_bytes(map.total(*s))))
+            .collect();
+        root.draw(&Text::new(
+            totals.join(" | "),
+            (MARGIN, y + 4),
+            ("sans-serif", 13).into_font(),
+        ))?;
+        y += 26 + 20;
+    }
+    Ok(())
+}

@@ -1,0 +1,204 @@
+//! `blocklog recover`: a new, clean log holding the records a mode recovers.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use blocklog::{Event, RecoveryMode, Resync, Writer, WriterOptions};
+
+use crate::common::{
+    exit_status_for, log_number_from_path, open_input, stdout_error, CliError, Settings, EXIT_OK,
+};
+
+/// What `recover` was asked.
+#[derive(Debug)]
+pub struct RecoverOptions {
+    /// Recovery mode deciding which records are kept.
+    pub mode: RecoveryMode,
+    /// Resync strategy.
+    pub resync: Resync,
+    /// Expected log number (else from the file name).
+    pub log_number: Option<u32>,
+    /// The damaged log.
+    pub input: PathBuf,
+    /// The new log.
+    pub output: PathBuf,
+    /// Replace the output if it exists.
+    pub force: bool,
+}
+
+/// Runs `recover`; returns the exit status.
+pub fn run(o: &RecoverOptions) -> Result<u8, CliError> {
+    let settings = Settings {
+        mode: o.mode,
+        resync: o.resync,
+        log_number: o.log_number.or_else(|| log_number_from_path(&o.input)),
+        initial_offset: 0,
+    };
+    let input = open_input(&o.input, "recover")?;
+    if same_file(&o.input, &o.output) {
+        return Err(CliError::usage(format!(
+            "refusing to write {}: it is the input file (recover never overwrites its input)",
+            o.output.display()
+        )));
+    }
+    if o.output.exists() && !o.force {
+        return Err(CliError::usage(format!(
+            "{} exists; pass --force to replace it",
+            o.output.display()
+        )));
+    }
+    let temp = temp_path(&o.output);
+    let file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&temp)
+        .map_err(|e| CliError::io(&temp, "create", &e))?;
+    let result = copy_records(settings, input.reader, file, &temp);
+    let done = match result {
+        Ok(done) => done,
+        Err(e) => {
+            let _ = fs::remove_file(&temp);
+            return Err(e);
+        }
+    };
+    if let Some(e) = &done.error {
+        let _ = fs::remove_file(&temp);
+        return Err(CliError {
+            code: exit_status_for(e),
+            message: format!(
+                "{}: {e}; nothing written (a more lenient --mode, such as skip-corrupt, keeps what it can)",
+                o.input.display()
+            ),
+        });
+    }
+    fs::rename(&temp, &o.output).map_err(|e| {
+        let _ = fs::remove_file(&temp);
+        CliError::io(&o.output, "write", &e)
+    })?;
+    let s = &done.summary;
+    let format = match done.log_number {
+        Some(n) => format!("recyclable format, log number {n}"),
+        None => "legacy format".to_string(),
+    };
+    let mut out = io::stdout().lock();
+    writeln!(
+        out,
+        "recovered {} records ({} payload bytes) from {} into {} ({format}); \
+         {} bytes dropped in {} damaged regions; outcome {}",
+        s.records,
+        s.record_bytes,
+        o.input.display(),
+        o.output.display(),
+        s.dropped_bytes,
+        s.damaged_regions,
+        s.outcome()
+    )
+    .map_err(stdout_error)?;
+    if s.stopped_at.is_some() && s.unread_records > 0 {
+        writeln!(
+            out,
+            "note: point-in-time recovery stopped at interior damage; {} intact records after it \
+             are not in the output (skip-corrupt would keep them)",
+            s.unread_records
+        )
+        .map_err(stdout_error)?;
+    }
+    Ok(EXIT_OK)
+}
+
+struct Copied {
+    summary: blocklog::Summary,
+    error: Option<blocklog::Error>,
+    log_number: Option<u32>,
+}
+
+/// Reads the input with `settings` and writes every record it returns to
+/// `file`, in the input's format (recyclable logs keep their log number).
+fn copy_records(
+    settings: Settings,
+    source: impl io::Read,
+    file: File,
+    temp: &Path,
+) -> Result<Copied, CliError> {
+    let mut reader = settings.reader_options().build(source);
+    let sink = BufWriter::with_capacity(1 << 20, file);
+    let mut writer: Option<Writer<BufWriter<File>>> = None;
+    let mut sink = Some(sink);
+    let write_err =
+        |e: blocklog::Error| CliError::usage(format!("cannot write {}: {e}", temp.display()));
+    let error = loop {
+        match reader.next_event() {
+            Ok(Some(Event::Record(r))) => {
+                if writer.is_none() {
+                    let mut opts = WriterOptions::new();
+                    if reader.is_recyclable() {
+                        if let Some(n) = reader.log_number() {
+                            opts = opts.recyclable(n);
+                        }
+                    }
+                    if let Some(s) = sink.take() {
+                        writer = Some(opts.build(s));
+                    }
+                }
+                if let Some(w) = writer.as_mut() {
+                    w.add_record(&r.payload).map_err(write_err)?;
+                }
+            }
+            Ok(Some(_)) => {}
+            Ok(None) => break None,
+            Err(e) => break Some(e),
+        }
+    };
+    let log_number = writer.as_ref().and_then(|w| w.log_number());
+    let mut file = match writer {
+        Some(w) => w
+            .into_inner()
+            .map_err(write_err)?
+            .into_inner()
+            .map_err(|e| CliError::io(temp, "write", e.error()))?,
+        None => sink
+            .take()
+            .map(|s| {
+                s.into_inner()
+                    .map_err(|e| CliError::io(temp, "write", e.error()))
+            })
+            .transpose()?
+            .ok_or_else(|| CliError::usage("internal error: no output"))?,
+    };
+    if error.is_none() {
+        file.flush().map_err(|e| CliError::io(temp, "write", &e))?;
+        file.sync_all()
+            .map_err(|e| CliError::io(temp, "sync", &e))?;
+    }
+    Ok(Copied {
+        summary: reader.summary().clone(),
+        error,
+        log_number,
+    })
+}
+
+/// A temporary name beside `output`, renamed over it once complete.
+fn temp_path(output: &Path) -> PathBuf {
+    let mut name = output
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
+    name.push(format!(".blocklog-recover-{}.tmp", std::process::id()));
+    output.with_file_name(name)
+}
+
+/// Whether `a` and `b` name the same file (through links, too).
+fn same_file(a: &Path, b: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if let (Ok(ma), Ok(mb)) = (fs::metadata(a), fs::metadata(b)) {
+            return ma.dev() == mb.dev() && ma.ino() == mb.ino();
+        }
+    }
+    match (fs::canonicalize(a), fs::canonicalize(b)) {
+        (Ok(ca), Ok(cb)) => ca == cb,
+        _ => false,
+    }
+}
