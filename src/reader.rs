@@ -96,6 +96,9 @@ impl ReaderOptions {
         Reader {
             source,
             expected_log: self.log_number,
+            // A log number given up front says the log is recyclable: legacy
+            // records and other numbers are a previous use from the start.
+            recyclable: self.log_number.is_some(),
             resyncing: self.initial_offset > 0,
             opts: self,
             block: Bytes::new(),
@@ -104,7 +107,6 @@ impl ReaderOptions {
             started: false,
             pos: 0,
             source_done: false,
-            recyclable: false,
             partial: None,
             pending: None,
             queue: VecDeque::new(),
@@ -186,7 +188,7 @@ pub struct Reader<R> {
     pos: usize,
     source_done: bool,
     expected_log: Option<u32>,
-    /// A checksummed recyclable record has been seen.
+    /// A log number was given, or a checksummed recyclable record has been seen.
     recyclable: bool,
     /// Initial-offset resync: MIDDLE and LAST fragments are skipped silently.
     resyncing: bool,
@@ -281,7 +283,8 @@ impl<R: Read> Reader<R> {
         self.expected_log
     }
 
-    /// Whether the log holds recyclable records.
+    /// Whether the log is read as recyclable: a log number was given, or a
+    /// recyclable record was seen.
     pub fn is_recyclable(&self) -> bool {
         self.recyclable
     }
