@@ -1,1 +1,883 @@
+//! Integration tests of the `blocklog` binary: the JSON contract of
+//! `dump --json`, exit statuses, `verify`, `recover` and `compare`, each
+//! checked against the library's own results.
 
+#[allow(dead_code)]
+#[path = "../src/bin/blocklog/scenarios.rs"]
+mod scenarios;
+
+use std::collections::HashSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use blocklog::format::{BLOCK_SIZE, HEADER_SIZE};
+use blocklog::{
+    Event, Position, ReaderOptions, RecoveryMode, Resync, Summary, Writer, WriterOptions,
+};
+use serde_json::Value;
+
+fn blocklog(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_blocklog"))
+        .args(args)
+        .output()
+        .expect("run blocklog")
+}
+
+fn code(o: &Output) -> i32 {
+    o.status.code().expect("exit status")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).expect("utf-8 stdout")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8(o.stderr.clone()).expect("utf-8 stderr")
+}
+
+fn json_lines(o: &Output) -> Vec<Value> {
+    stdout(o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l:?}: {e}")))
+        .collect()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A legacy log of `n` records of varied sizes (some spanning blocks);
+/// returns the bytes and each record's (offset, payload).
+fn log_of(n: usize) -> (Vec<u8>, Vec<(u64, Vec<u8>)>) {
+    let mut w = Writer::new(Vec::new());
+    let mut records = Vec::new();
+    for i in 0..n {
+        let len = match i % 7 {
+            3 => 40_000,
+            5 => 0,
+            _ => 10 + i * 37 % 900,
+        };
+        let payload: Vec<u8> = (0..len).map(|j| (i * 31 + j * 7) as u8).collect();
+        let offset = w.add_record(&payload).unwrap();
+        records.push((offset, payload));
+    }
+    (w.into_inner().unwrap(), records)
+}
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let p = dir.join(name);
+    fs::write(&p, bytes).unwrap();
+    p
+}
+
+/// Everything the library itself reports for `bytes`.
+struct LibRun {
+    events: Vec<Event>,
+    error: Option<String>,
+    summary: Summary,
+}
+
+fn lib_read(bytes: &[u8], opts: ReaderOptions) -> LibRun {
+    let mut r = opts.build(bytes);
+    let mut events = Vec::new();
+    let error = loop {
+        match r.next_event() {
+            Ok(Some(e)) => events.push(e),
+            Ok(None) => break None,
+            Err(e) => break Some(e.to_string()),
+        }
+    };
+    LibRun {
+        events,
+        error,
+        summary: r.summary().clone(),
+    }
+}
+
+/// Checks `dump --json` output line by line against the library's events.
+fn assert_dump_matches(lines: &[Value], lib: &LibRun) {
+    let expected: Vec<&Event> = lib
+        .events
+        .iter()
+        .filter(|e| !matches!(e, Event::Benign(_)))
+        .collect();
+    assert_eq!(
+        lines.len(),
+        expected.len() + 1,
+        "one line per record or drop, then end"
+    );
+    for (line, event) in lines.iter().zip(&expected) {
+        match event {
+            Event::Record(r) => {
+                let keys: Vec<&String> = line.as_object().unwrap().keys().collect();
+                assert_eq!(keys.len(), 4, "{line}");
+                assert_eq!(line["kind"], "record");
+                assert_eq!(line["offset"], r.offset);
+                assert_eq!(line["length"], r.payload.len() as u64);
+                assert_eq!(line["payload_hex"], hex(&r.payload));
+            }
+            Event::Dropped(d) => {
+                assert_eq!(line.as_object().unwrap().len(), 5, "{line}");
+                assert_eq!(line["kind"], "dropped");
+                assert_eq!(line["offset"], d.range.start);
+                assert_eq!(line["length"], d.range.end - d.range.start);
+                assert_eq!(line["reason"], d.reason.as_str());
+                assert_eq!(line["tail"], d.position == Position::Tail);
+            }
+            Event::Benign(_) => unreachable!(),
+        }
+    }
+    let end = lines.last().unwrap();
+    assert_eq!(end.as_object().unwrap().len(), 5, "{end}");
+    assert_eq!(end["kind"], "end");
+    assert_eq!(end["records"], lib.summary.records);
+    assert_eq!(end["dropped_bytes"], lib.summary.dropped_bytes);
+    assert_eq!(end["outcome"], lib.summary.outcome().as_str());
+    match &lib.error {
+        None => assert!(end["error"].is_null()),
+        Some(m) => assert_eq!(end["error"], m.as_str()),
+    }
+}
+
+#[test]
+fn dump_json_clean_log_matches_the_library() {
+    let dir = tempfile::tempdir().unwrap();
+    let (bytes, records) = log_of(30);
+    let path = write(dir.path(), "clean.log", &bytes);
+    let o = blocklog(&["dump", "--json", path.to_str().unwrap()]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let lines = json_lines(&o);
+    assert_dump_matches(&lines, &lib_read(&bytes, ReaderOptions::new()));
+    assert_eq!(lines.len(), records.len() + 1);
+    for (line, (offset, payload)) in lines.iter().zip(&records) {
+        assert_eq!(line["offset"], *offset);
+        assert_eq!(line["payload_hex"], hex(payload));
+    }
+    let end = lines.last().unwrap();
+    assert_eq!(end["outcome"], "clean");
+    assert_eq!(end["dropped_bytes"], 0);
+    assert!(end["error"].is_null());
+}
+
+#[test]
+fn dump_json_outcomes_and_exit_statuses_per_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut bytes, records) = log_of(20);
+    // Interior damage: flip a byte in the payload of a small record mid-file.
+    let (off, payload) = &records[8];
+    assert!(payload.len() > 4 && payload.len() < 900);
+    bytes[*off as usize + HEADER_SIZE + 2] ^= 0x40;
+    // Tail damage: cut the last record short.
+    let cut = bytes.len() - 3;
+    bytes.truncate(cut);
+    let path = write(dir.path(), "damaged.log", &bytes);
+    let cases = [
+        ("tolerate-tail", "error", 1),
+        ("absolute", "error", 1),
+        ("point-in-time", "stopped", 0),
+        ("skip-corrupt", "skipped", 0),
+    ];
+    for (mode, outcome, status) in cases {
+        let o = blocklog(&["dump", "--json", "--mode", mode, path.to_str().unwrap()]);
+        assert_eq!(code(&o), status, "{mode}: {}", stderr(&o));
+        let lines = json_lines(&o);
+        let m: RecoveryMode = mode.parse().unwrap();
+        let lib = lib_read(&bytes, ReaderOptions::new().mode(m));
+        assert_dump_matches(&lines, &lib);
+        assert_eq!(lines.last().unwrap()["outcome"], outcome, "{mode}");
+        if status == 1 {
+            // Records before the damage are still printed, the error is one stderr line.
+            assert!(lines.len() > 1, "{mode}");
+            assert_eq!(stderr(&o).lines().count(), 1, "{}", stderr(&o));
+            assert!(lines.last().unwrap()["error"]
+                .as_str()
+                .unwrap()
+                .contains("refuses"));
+        }
+    }
+    // skip-corrupt drops the interior damage (tail false; with block resync
+    // also the orphaned fragments after the damaged block) and the torn tail
+    // (tail true), in file order.
+    let o = blocklog(&[
+        "dump",
+        "--json",
+        "--mode",
+        "skip-corrupt",
+        path.to_str().unwrap(),
+    ]);
+    let lines = json_lines(&o);
+    let dropped: Vec<&Value> = lines.iter().filter(|l| l["kind"] == "dropped").collect();
+    assert!(dropped.len() >= 2);
+    assert_eq!(dropped[0]["offset"], *off);
+    for (i, d) in dropped.iter().enumerate() {
+        assert_eq!(d["tail"], i == dropped.len() - 1, "{d}");
+    }
+    let offsets: Vec<u64> = lines[..lines.len() - 1]
+        .iter()
+        .map(|l| l["offset"].as_u64().unwrap())
+        .collect();
+    assert!(offsets.windows(2).all(|w| w[0] < w[1]), "file order");
+    // With scan resync skip-corrupt loses only the damaged record itself.
+    let o = blocklog(&[
+        "dump",
+        "--json",
+        "--mode",
+        "skip-corrupt",
+        "--resync",
+        "scan",
+        path.to_str().unwrap(),
+    ]);
+    let lib = lib_read(
+        &bytes,
+        ReaderOptions::new()
+            .mode(RecoveryMode::SkipCorrupt)
+            .resync(Resync::Scan),
+    );
+    assert_dump_matches(&json_lines(&o), &lib);
+    assert_eq!(lib.summary.records as usize, records.len() - 2);
+}
+
+#[test]
+fn dump_json_tail_only_damage_is_tail_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut bytes, _) = log_of(10);
+    bytes.extend_from_slice(&[0xab; 100]);
+    let path = write(dir.path(), "tail.log", &bytes);
+    let o = blocklog(&["dump", "--json", path.to_str().unwrap()]);
+    assert_eq!(code(&o), 0);
+    let lines = json_lines(&o);
+    assert_dump_matches(&lines, &lib_read(&bytes, ReaderOptions::new()));
+    let dropped: Vec<&Value> = lines.iter().filter(|l| l["kind"] == "dropped").collect();
+    assert_eq!(dropped.len(), 1);
+    assert_eq!(dropped[0]["tail"], true);
+    assert_eq!(dropped[0]["length"], 100);
+    assert_eq!(lines.last().unwrap()["outcome"], "tail-dropped");
+    assert_eq!(lines.last().unwrap()["dropped_bytes"], 100);
+}
+
+#[test]
+fn dump_json_omits_benign_regions() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut bytes, records) = log_of(5);
+    bytes.resize(bytes.len() + 3 * BLOCK_SIZE, 0);
+    let path = write(dir.path(), "prealloc.log", &bytes);
+    let o = blocklog(&[
+        "dump",
+        "--json",
+        "--mode",
+        "absolute",
+        path.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let lines = json_lines(&o);
+    assert_eq!(lines.len(), records.len() + 1);
+    assert_eq!(lines.last().unwrap()["outcome"], "clean");
+    // Human output names the benign region.
+    let o = blocklog(&["dump", path.to_str().unwrap()]);
+    assert!(stdout(&o).contains("zero-filled-tail"), "{}", stdout(&o));
+}
+
+#[test]
+fn dump_start_offset_is_the_initial_offset() {
+    let dir = tempfile::tempdir().unwrap();
+    let (bytes, records) = log_of(25);
+    let path = write(dir.path(), "offset.log", &bytes);
+    for start in [
+        1u64,
+        records[10].0,
+        records[10].0 + 1,
+        BLOCK_SIZE as u64 + 5,
+    ] {
+        let o = blocklog(&[
+            "dump",
+            "--json",
+            "--start-offset",
+            &start.to_string(),
+            path.to_str().unwrap(),
+        ]);
+        assert_eq!(code(&o), 0);
+        let lines = json_lines(&o);
+        assert_dump_matches(
+            &lines,
+            &lib_read(&bytes, ReaderOptions::new().initial_offset(start)),
+        );
+        let first = lines[0]["offset"].as_u64().unwrap();
+        assert!(first >= start);
+    }
+}
+
+/// A recycled file: log `current` written over a longer log `current - 1`.
+fn recycled(current: u32) -> (Vec<u8>, usize) {
+    let mut old = WriterOptions::new()
+        .recyclable(current - 1)
+        .build(Vec::new());
+    for i in 0..40u32 {
+        old.add_record(format!("old record {i} {}", "o".repeat(300)).as_bytes())
+            .unwrap();
+    }
+    let old = old.into_inner().unwrap();
+    let mut cur = WriterOptions::new().recyclable(current).build(Vec::new());
+    for i in 0..10u32 {
+        cur.add_record(format!("current record {i} {}", "c".repeat(200)).as_bytes())
+            .unwrap();
+    }
+    let mut bytes = cur.into_inner().unwrap();
+    let n = bytes.len();
+    bytes.extend_from_slice(&old[n..]);
+    (bytes, 10)
+}
+
+#[test]
+fn dump_log_number_comes_from_the_file_name_or_the_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let (bytes, current) = recycled(9);
+    let records = |path: &Path, extra: &[&str]| -> (u64, Vec<Value>) {
+        let mut args = vec!["dump", "--json"];
+        args.extend_from_slice(extra);
+        args.push(path.to_str().unwrap());
+        let o = blocklog(&args);
+        let lines = json_lines(&o);
+        (lines.last().unwrap()["records"].as_u64().unwrap(), lines)
+    };
+    // Named after its own number: the current records, the previous use is benign.
+    let named = write(dir.path(), "000009.log", &bytes);
+    let (n, lines) = records(&named, &[]);
+    assert_eq!(n as usize, current);
+    assert_dump_matches(
+        &lines,
+        &lib_read(&bytes, ReaderOptions::new().log_number(9)),
+    );
+    assert_eq!(lines.last().unwrap()["outcome"], "clean");
+    // No number in the name: the first recyclable record's number (9).
+    let plain = write(dir.path(), "wal.log", &bytes);
+    assert_eq!(records(&plain, &[]).0 as usize, current);
+    // A name saying 8: log 9's records are not this log's.
+    let wrong = write(dir.path(), "000008.log", &bytes);
+    let (n, lines) = records(&wrong, &["--mode", "skip-corrupt"]);
+    assert_dump_matches(
+        &lines,
+        &lib_read(
+            &bytes,
+            ReaderOptions::new()
+                .log_number(8)
+                .mode(RecoveryMode::SkipCorrupt),
+        ),
+    );
+    assert!((n as usize) < current);
+    // --log-number overrides the name.
+    assert_eq!(records(&wrong, &["--log-number", "9"]).0 as usize, current);
+}
+
+#[test]
+fn usage_errors_and_unreadable_files_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.log");
+    for args in [
+        vec!["dump", missing.to_str().unwrap()],
+        vec!["dump", "--json", missing.to_str().unwrap()],
+        vec!["dump", dir.path().to_str().unwrap()],
+        vec!["dump", "--mode", "lenient", "x.log"],
+        vec!["dump"],
+        vec!["frobnicate"],
+        vec!["verify", missing.to_str().unwrap()],
+        vec!["recover", "x.log", "-o", "y.log"],
+    ] {
+        let o = blocklog(&args);
+        assert_eq!(code(&o), 2, "{args:?}: {}", stderr(&o));
+        assert!(o.stdout.is_empty() || args[0] == "verify", "{args:?}");
+        assert!(!stderr(&o).is_empty());
+        assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
+    }
+    // One clear line for an unreadable file.
+    let o = blocklog(&["dump", missing.to_str().unwrap()]);
+    assert_eq!(stderr(&o).lines().count(), 1, "{}", stderr(&o));
+    let o = blocklog(&["--help"]);
+    assert_eq!(code(&o), 0);
+    assert!(stdout(&o).contains("compare"));
+}
+
+#[test]
+fn verify_summarises_and_exits_1_when_a_file_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (bytes, records) = log_of(12);
+    let clean = write(dir.path(), "clean.log", &bytes);
+    let mut damaged = bytes.clone();
+    let off = records[2].0 as usize;
+    damaged[off + HEADER_SIZE + 1] ^= 1;
+    let bad = write(dir.path(), "bad.log", &damaged);
+
+    let o = blocklog(&["verify", clean.to_str().unwrap()]);
+    assert_eq!(code(&o), 0);
+    let out = stdout(&o);
+    assert!(
+        out.contains(&format!("records:  {}", records.len())),
+        "{out}"
+    );
+    assert!(out.contains("OK: clean"), "{out}");
+
+    let o = blocklog(&["verify", clean.to_str().unwrap(), bad.to_str().unwrap()]);
+    assert_eq!(code(&o), 1);
+    let out = stdout(&o);
+    assert!(out.contains("REFUSED"), "{out}");
+    assert!(out.contains("checksum-mismatch"), "{out}");
+
+    let o = blocklog(&["verify", "--mode", "skip-corrupt", bad.to_str().unwrap()]);
+    assert_eq!(code(&o), 0);
+    assert!(stdout(&o).contains("SKIPPED"), "{}", stdout(&o));
+
+    // The map: SVG only, with the states named in its legend.
+    let map = dir.path().join("map.svg");
+    let o = blocklog(&[
+        "verify",
+        "--map",
+        map.to_str().unwrap(),
+        clean.to_str().unwrap(),
+        bad.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&o), 1);
+    let svg = fs::read_to_string(&map).unwrap();
+    assert!(svg.starts_with("<svg"), "{}", &svg[..100]);
+    for label in [
+        "valid records",
+        "dropped damage",
+        "stale (previous use)",
+        "bad.log",
+    ] {
+        assert!(svg.contains(label), "{label}");
+    }
+    let png = dir.path().join("map.png");
+    let o = blocklog(&[
+        "verify",
+        "--map",
+        png.to_str().unwrap(),
+        clean.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("only SVG"), "{}", stderr(&o));
+    assert!(!png.exists());
+}
+
+/// Records as (offset, payload).
+type Records = Vec<(u64, Vec<u8>)>;
+
+/// Reads `path` in absolute mode (a recovered log must be clean): its
+/// records, whether it is recyclable, and its log number.
+fn read_clean(path: &Path) -> (Records, bool, Option<u32>) {
+    let bytes = fs::read(path).unwrap();
+    let mut r = ReaderOptions::new()
+        .mode(RecoveryMode::Absolute)
+        .build(&bytes[..]);
+    let mut out = Vec::new();
+    while let Some(rec) = r.next_record().expect("recovered log is clean") {
+        out.push((rec.offset, rec.payload.to_vec()));
+    }
+    (out, r.is_recyclable(), r.log_number())
+}
+
+#[test]
+fn recover_writes_the_modes_records_and_never_its_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut bytes, records) = log_of(30);
+    let off = records[9].0 as usize;
+    bytes[off + HEADER_SIZE + 1] ^= 1;
+    bytes.extend_from_slice(&[7; 50]);
+    let input = write(dir.path(), "in.log", &bytes);
+    for (mode, resync) in [
+        ("skip-corrupt", "block"),
+        ("skip-corrupt", "scan"),
+        ("point-in-time", "block"),
+    ] {
+        let out = dir.path().join(format!("{mode}-{resync}.log"));
+        let o = blocklog(&[
+            "recover",
+            "--mode",
+            mode,
+            "--resync",
+            resync,
+            input.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ]);
+        assert_eq!(code(&o), 0, "{}", stderr(&o));
+        let lib = lib_read(
+            &bytes,
+            ReaderOptions::new()
+                .mode(mode.parse().unwrap())
+                .resync(if resync == "scan" {
+                    Resync::Scan
+                } else {
+                    Resync::Block
+                }),
+        );
+        let expected: Vec<Vec<u8>> = lib
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Record(r) => Some(r.payload.to_vec()),
+                _ => None,
+            })
+            .collect();
+        let (got, recyclable, _) = read_clean(&out);
+        let got: Vec<Vec<u8>> = got.into_iter().map(|(_, p)| p).collect();
+        assert_eq!(got, expected, "{mode} {resync}");
+        assert!(!recyclable);
+    }
+    assert_eq!(fs::read(&input).unwrap(), bytes, "input untouched");
+
+    // Never the input, not even through another name.
+    let o = blocklog(&[
+        "recover",
+        "--mode",
+        "skip-corrupt",
+        "--force",
+        input.to_str().unwrap(),
+        "-o",
+        input.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&o), 2);
+    let alias = dir.path().join(".").join("in.log");
+    let o = blocklog(&[
+        "recover",
+        "--mode",
+        "skip-corrupt",
+        "--force",
+        input.to_str().unwrap(),
+        "-o",
+        alias.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&o), 2);
+    assert_eq!(fs::read(&input).unwrap(), bytes, "input untouched");
+
+    // An existing output needs --force.
+    let out = dir.path().join("skip-corrupt-block.log");
+    let args = |force: bool| {
+        let mut a = vec!["recover", "--mode", "skip-corrupt", input.to_str().unwrap()];
+        a.extend(["-o", out.to_str().unwrap()]);
+        if force {
+            a.push("--force");
+        }
+        blocklog(&a)
+    };
+    assert_eq!(code(&args(false)), 2);
+    assert_eq!(code(&args(true)), 0);
+
+    // A mode that refuses the log writes nothing and exits 1.
+    let refused = dir.path().join("absolute.log");
+    let o = blocklog(&[
+        "recover",
+        "--mode",
+        "absolute",
+        input.to_str().unwrap(),
+        "-o",
+        refused.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&o), 1);
+    assert!(!refused.exists());
+    assert_eq!(
+        fs::read_dir(dir.path()).unwrap().count(),
+        4,
+        "no temporary file left"
+    );
+}
+
+#[test]
+fn recover_keeps_a_recyclable_logs_format_and_number() {
+    let dir = tempfile::tempdir().unwrap();
+    let (bytes, current) = recycled(12);
+    let input = write(dir.path(), "000012.log", &bytes);
+    let out = dir.path().join("out.log");
+    let o = blocklog(&[
+        "recover",
+        "--mode",
+        "tolerate-tail",
+        input.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let (records, recyclable, number) = read_clean(&out);
+    assert_eq!(records.len(), current);
+    assert!(recyclable);
+    assert_eq!(number, Some(12));
+    assert!(records[0].1.starts_with(b"current record 0 "));
+}
+
+/// What the library says about a scenario in one mode, computed here
+/// independently of the binary's harness.
+struct Expected {
+    recovered: u64,
+    lost: u64,
+    foreign: u64,
+    reported: bool,
+    outcome: &'static str,
+    dropped_bytes: u64,
+    error: Option<String>,
+}
+
+fn expected(s: &scenarios::Scenario, mode: RecoveryMode, resync: Resync) -> Expected {
+    let mut opts = ReaderOptions::new().mode(mode).resync(resync);
+    if let Some(n) = s.log_number {
+        opts = opts.log_number(n);
+    }
+    let lib = lib_read(&s.bytes, opts);
+    let returned: Vec<(u64, Vec<u8>)> = lib
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Record(r) => Some((r.offset, r.payload.to_vec())),
+            _ => None,
+        })
+        .collect();
+    let got: HashSet<&(u64, Vec<u8>)> = returned.iter().collect();
+    let written: HashSet<(u64, Vec<u8>)> = s
+        .records
+        .iter()
+        .map(|r| (r.offset, r.payload.clone()))
+        .collect();
+    Expected {
+        recovered: returned.len() as u64,
+        lost: s
+            .records
+            .iter()
+            .filter(|r| r.intact && !got.contains(&(r.offset, r.payload.clone())))
+            .count() as u64,
+        foreign: returned.iter().filter(|r| !written.contains(r)).count() as u64,
+        reported: lib.error.is_some() || lib.events.iter().any(|e| matches!(e, Event::Dropped(_))),
+        outcome: lib.summary.outcome().as_str(),
+        dropped_bytes: lib.summary.dropped_bytes,
+        error: lib.error,
+    }
+}
+
+#[test]
+fn compare_json_matches_the_library_on_every_scenario() {
+    let dir = tempfile::tempdir().unwrap();
+    let saved = dir.path().join("scenarios");
+    let o = blocklog(&[
+        "compare",
+        "--format",
+        "json",
+        "--save-scenarios",
+        saved.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let doc: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(doc["kind"], "compare");
+    assert_eq!(doc["seed"], scenarios::DEFAULT_SEED);
+    let rows = doc["rows"].as_array().unwrap();
+    let all = scenarios::all(scenarios::DEFAULT_SEED);
+    let names: Vec<&str> = all.iter().map(|s| s.name).collect();
+    assert_eq!(
+        names,
+        [
+            "clean",
+            "torn-header",
+            "torn-payload",
+            "incomplete-fragmented",
+            "bit-flip-mid-file",
+            "bit-flip-last-record",
+            "bad-length",
+            "zeroed-interior-block",
+            "zero-filled-tail",
+            "garbage-tail",
+            "stale-recycled-tail",
+            "first-without-last",
+        ]
+    );
+    let modes = [
+        (RecoveryMode::TolerateTail, Resync::Block),
+        (RecoveryMode::Absolute, Resync::Block),
+        (RecoveryMode::PointInTime, Resync::Block),
+        (RecoveryMode::SkipCorrupt, Resync::Block),
+        (RecoveryMode::SkipCorrupt, Resync::Scan),
+    ];
+    assert_eq!(rows.len(), all.len() * modes.len());
+    let mut rows = rows.iter();
+    for (i, s) in all.iter().enumerate() {
+        // The saved file is the scenario's bytes.
+        let file = saved.join(format!("{:02}-{}.log", i + 1, s.name));
+        assert_eq!(fs::read(&file).unwrap(), s.bytes, "{}", s.name);
+        for (mode, resync) in modes {
+            let row = rows.next().unwrap();
+            let e = expected(s, mode, resync);
+            let what = format!("{} {mode} {}", s.name, resync.as_str());
+            assert_eq!(row["source"], s.name, "{what}");
+            assert_eq!(row["mode"], mode.as_str(), "{what}");
+            assert_eq!(row["resync"], resync.as_str(), "{what}");
+            assert_eq!(row["written"], s.records.len() as u64, "{what}");
+            assert_eq!(
+                row["intact"],
+                s.records.iter().filter(|r| r.intact).count() as u64
+            );
+            assert_eq!(row["recovered"], e.recovered, "{what}");
+            assert_eq!(row["lost"], e.lost, "{what}");
+            assert_eq!(row["foreign"], e.foreign, "{what}");
+            assert_eq!(row["damage_present"], s.damaged, "{what}");
+            assert_eq!(row["damage_reported"], e.reported, "{what}");
+            assert_eq!(row["outcome"], e.outcome, "{what}");
+            assert_eq!(row["dropped_bytes"], e.dropped_bytes, "{what}");
+            match &e.error {
+                None => assert!(row["error"].is_null(), "{what}"),
+                Some(m) => assert_eq!(row["error"], m.as_str(), "{what}"),
+            }
+        }
+    }
+    let notes: Vec<&str> = doc["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap())
+        .collect();
+    assert!(
+        notes.iter().any(|n| n.contains("segmented WAL")),
+        "{notes:?}"
+    );
+}
+
+#[test]
+fn scenarios_are_what_they_claim() {
+    let all = scenarios::all(scenarios::DEFAULT_SEED);
+    for s in &all {
+        // No reader returns a record the construction calls damaged, nor a
+        // record that was never written: "intact" is exact from both sides.
+        let written: HashSet<(u64, Vec<u8>)> = s
+            .records
+            .iter()
+            .map(|r| (r.offset, r.payload.clone()))
+            .collect();
+        let intact: HashSet<(u64, Vec<u8>)> = s
+            .records
+            .iter()
+            .filter(|r| r.intact)
+            .map(|r| (r.offset, r.payload.clone()))
+            .collect();
+        let salvage = expected(s, RecoveryMode::SkipCorrupt, Resync::Scan);
+        assert_eq!(salvage.foreign, 0, "{}", s.name);
+        let mut opts = ReaderOptions::new()
+            .mode(RecoveryMode::SkipCorrupt)
+            .resync(Resync::Scan);
+        if let Some(n) = s.log_number {
+            opts = opts.log_number(n);
+        }
+        for e in lib_read(&s.bytes, opts).events {
+            if let Event::Record(r) = e {
+                let key = (r.offset, r.payload.to_vec());
+                assert!(written.contains(&key), "{}", s.name);
+                assert!(
+                    intact.contains(&key),
+                    "{}: returned a damaged record",
+                    s.name
+                );
+            }
+        }
+        let damaged = s.records.len() - intact.len();
+        match s.name {
+            "clean" | "zero-filled-tail" | "garbage-tail" | "stale-recycled-tail" => {
+                assert_eq!(damaged, 0, "{}", s.name)
+            }
+            _ => assert!(damaged >= 1, "{}", s.name),
+        }
+        assert_eq!(
+            s.damaged,
+            !matches!(s.name, "clean" | "zero-filled-tail" | "stale-recycled-tail")
+        );
+    }
+    // Deterministic: the same seed builds the same files; another seed others.
+    let again = scenarios::all(scenarios::DEFAULT_SEED);
+    assert!(all.iter().zip(&again).all(|(a, b)| a.bytes == b.bytes));
+    let other = scenarios::all(scenarios::DEFAULT_SEED + 1);
+    assert!(all.iter().zip(&other).all(|(a, b)| a.bytes != b.bytes));
+}
+
+#[test]
+fn compare_on_files_tables_and_chart() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut bytes, records) = log_of(20);
+    let off = records[6].0 as usize;
+    bytes[off + HEADER_SIZE] ^= 1;
+    let a = write(dir.path(), "a.log", &bytes);
+    let (clean, _) = log_of(8);
+    let b = write(dir.path(), "b.log", &clean);
+    let o = blocklog(&[
+        "compare",
+        "--format",
+        "json",
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let doc: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let rows = doc["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 10);
+    assert!(doc["seed"].is_null());
+    // Intact for a user's file: the union of what the modes returned.
+    let salvage = lib_read(
+        &bytes,
+        ReaderOptions::new()
+            .mode(RecoveryMode::SkipCorrupt)
+            .resync(Resync::Scan),
+    );
+    for row in &rows[..5] {
+        assert!(row["written"].is_null());
+        assert_eq!(row["intact"], salvage.summary.records);
+        let m: RecoveryMode = row["mode"].as_str().unwrap().parse().unwrap();
+        let r = if row["resync"] == "scan" {
+            Resync::Scan
+        } else {
+            Resync::Block
+        };
+        let lib = lib_read(&bytes, ReaderOptions::new().mode(m).resync(r));
+        assert_eq!(row["recovered"], lib.summary.records);
+        assert_eq!(row["lost"], salvage.summary.records - lib.summary.records);
+        assert_eq!(row["outcome"], lib.summary.outcome().as_str());
+        assert_eq!(row["damage_reported"], true);
+    }
+    for row in &rows[5..] {
+        assert_eq!(row["recovered"], 8);
+        assert_eq!(row["lost"], 0);
+        assert_eq!(row["outcome"], "clean");
+        assert_eq!(row["damage_reported"], false);
+    }
+
+    // The built-in table, in Markdown and for the terminal.
+    let o = blocklog(&["compare", "--format", "markdown"]);
+    assert_eq!(code(&o), 0);
+    let md = stdout(&o);
+    assert!(md.starts_with("| scenario "), "{md}");
+    assert_eq!(
+        md.lines().filter(|l| l.starts_with("| ")).count(),
+        2 + 12 * 5
+    );
+    assert!(md.contains("| torn-header") && md.contains("skip-corrupt+scan"));
+    let o = blocklog(&["compare"]);
+    assert_eq!(code(&o), 0);
+    assert!(stdout(&o).contains("first-without-last"));
+
+    // The chart: SVG only.
+    let chart = dir.path().join("chart.svg");
+    let o = blocklog(&[
+        "compare",
+        "--format",
+        "json",
+        "--chart",
+        chart.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let svg = fs::read_to_string(&chart).unwrap();
+    assert!(svg.starts_with("<svg"));
+    for label in [
+        "skip-corrupt+scan",
+        "zeroed-interior-block",
+        "records recovered",
+    ] {
+        assert!(svg.contains(label), "{label}");
+    }
+    let o = blocklog(&[
+        "compare",
+        "--chart",
+        dir.path().join("c.png").to_str().unwrap(),
+    ]);
+    assert_eq!(code(&o), 2);
+    assert!(o.stdout.is_empty());
+}

@@ -219,8 +219,22 @@ impl FileMap {
         }
     }
 
+    /// Cells per row: fewer, wider cells for small files.
+    fn columns(&self) -> u64 {
+        match self.cells.len() {
+            0..=16 => 16,
+            17..=32 => 32,
+            _ => COLUMNS,
+        }
+    }
+
+    /// Width of a cell in pixels, gap included.
+    fn cell_width(&self) -> i32 {
+        CELL_W * (COLUMNS / self.columns()) as i32
+    }
+
     fn rows(&self) -> u64 {
-        (self.cells.len() as u64).div_ceil(COLUMNS)
+        (self.cells.len() as u64).div_ceil(self.columns())
     }
 }
 
@@ -321,23 +335,28 @@ fn draw_all(root: &Area<'_>, maps: &[FileMap]) -> DrawResult {
             .into_font()
             .color(&RGBColor(0x55, 0x55, 0x55))
             .pos(Pos::new(HPos::Right, VPos::Center));
+        let (columns, cell_w) = (map.columns(), map.cell_width());
         for row in 0..map.rows() {
-            let first_cell = row * COLUMNS;
+            let first_cell = row * columns;
             let offset = first_cell * map.cell_bytes;
             root.draw(&Text::new(
                 format!("block {}", offset / BLOCK_SIZE as u64),
                 (MARGIN + LABEL_W - 8, y + CELL_H / 2),
                 label.clone(),
             ))?;
-            for col in 0..COLUMNS {
+            for col in 0..columns {
                 let cell = (first_cell + col) as usize;
                 let Some(runs) = map.cells.get(cell) else {
                     break;
                 };
-                let x0 = MARGIN + LABEL_W + col as i32 * CELL_W;
-                let x1 = x0 + CELL_W - 2;
+                let x0 = MARGIN + LABEL_W + col as i32 * cell_w;
+                let full = cell_w - 2;
+                let scale = full as f64 / map.cell_bytes as f64;
+                // The last cell is as wide as the part of the file it holds.
+                let cell_start = cell as u64 * map.cell_bytes;
+                let held = (map.len - cell_start.min(map.len)).min(map.cell_bytes);
+                let x1 = x0 + ((held as f64 * scale).round() as i32).clamp(3, full);
                 let mut x = x0 as f64;
-                let scale = (x1 - x0) as f64 / map.cell_bytes as f64;
                 for &(state, bytes) in runs {
                     let w = bytes as f64 * scale;
                     let (a, b) = (x.round() as i32, (x + w).round() as i32);
