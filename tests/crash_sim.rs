@@ -42,6 +42,7 @@ struct Tally {
 
 /// Checks one crash image. `persisted` is the length of the log's prefix
 /// known to be intact; `acked` the records acknowledged before the crash.
+#[allow(clippy::too_many_arguments)]
 fn check_image(
     run: &Run,
     image: &[u8],

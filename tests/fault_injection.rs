@@ -171,7 +171,7 @@ fn check_image(spec: &FSpec, o: &Outcome, image: &[u8], what: &str) -> usize {
 fn specs(seed: u64) -> Vec<FSpec> {
     let mut rng = Rng::new(seed);
     let mut out = Vec::new();
-    let mut actions = |rng: &mut Rng, n: usize, big: bool| {
+    let actions = |rng: &mut Rng, n: usize, big: bool| {
         let mut v = Vec::new();
         for _ in 0..n {
             let len = if big && rng.chance(1, 5) {
