@@ -290,7 +290,8 @@ fn draw_all(root: &Area<'_>, maps: &[FileMap]) -> DrawResult {
     root.fill(&WHITE)?;
     let title = ("sans-serif", 20).into_font().style(FontStyle::Bold);
     root.draw(&Text::new(
-        "blocklog verify: log map (each cell is a block; colours show what the mode did with its bytes)",
+        "blocklog verify: log map (each cell is a block; colours show what the mode did with its bytes; \
+         a cell holding damage has a thick border)",
         (MARGIN, MARGIN),
         ("sans-serif", 15).into_font(),
     ))?;
@@ -374,10 +375,16 @@ fn draw_all(root: &Area<'_>, maps: &[FileMap]) -> DrawResult {
                     }
                     x += w;
                 }
-                root.draw(&Rectangle::new(
-                    [(x0, y), (x1, y + CELL_H)],
-                    RGBColor(0x70, 0x70, 0x70).stroke_width(1),
-                ))?;
+                // A cell holding damage gets a thick border of its colour, so
+                // that a few damaged bytes in a large cell still show.
+                let worst = [State::Damaged, State::Dropped]
+                    .into_iter()
+                    .find(|d| runs.iter().any(|(s, _)| s == d));
+                let border = match worst {
+                    Some(d) => d.color().stroke_width(3),
+                    None => RGBColor(0x70, 0x70, 0x70).stroke_width(1),
+                };
+                root.draw(&Rectangle::new([(x0, y), (x1, y + CELL_H)], border))?;
             }
             y += CELL_H + ROW_GAP;
         }
