@@ -367,6 +367,19 @@ fn dump_log_number_comes_from_the_file_name_or_the_flag() {
     assert!((n as usize) < current);
     // --log-number overrides the name.
     assert_eq!(records(&wrong, &["--log-number", "9"]).0 as usize, current);
+    // Recycled for log 10, which wrote nothing yet: all of it is a previous use.
+    let fresh = write(dir.path(), "000010.log", &bytes);
+    let (n, lines) = records(&fresh, &["--mode", "absolute"]);
+    assert_eq!(n, 0);
+    assert_eq!(lines.last().unwrap()["outcome"], "clean");
+    let o = blocklog(&["dump", fresh.to_str().unwrap()]);
+    assert!(stdout(&o).contains("previous-use"), "{}", stdout(&o));
+    // A legacy log named like a RocksDB log is read without a log number.
+    let (legacy, written) = log_of(6);
+    let named = write(dir.path(), "000004.log", &legacy);
+    let (n, lines) = records(&named, &[]);
+    assert_eq!(n as usize, written.len());
+    assert_dump_matches(&lines, &lib_read(&legacy, ReaderOptions::new()));
 }
 
 #[test]
@@ -880,4 +893,100 @@ fn compare_on_files_tables_and_chart() {
     ]);
     assert_eq!(code(&o), 2);
     assert!(o.stdout.is_empty());
+}
+
+/// FNV-1a, 64 bits: the payload hash the interop expectation files use.
+fn fnv1a64(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+fn unhex(s: &str) -> Vec<u8> {
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+/// `(offset, length, hash)` of every batch an expectation file lists; the
+/// offset is `None` where the engine compressed the log.
+fn expected_batches(path: &Path) -> Vec<(Option<u64>, u64, u64)> {
+    fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .filter(|l| l.starts_with("batch "))
+        .map(|l| {
+            let f: Vec<&str> = l.split(' ').collect();
+            (
+                f[5].parse().ok(),
+                f[3].parse().unwrap(),
+                u64::from_str_radix(f[4], 16).unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn dump_json_reads_the_engines_own_logs() {
+    // Logs written by LevelDB and RocksDB (tests/interop), named as the
+    // engines name them: the log number in the name applies to recyclable
+    // logs only, so the legacy ones must still give every record.
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/fixtures");
+    for log in [
+        "leveldb/000004.log",
+        "rocksdb-default/000008.log",
+        "rocksdb-recycle/000008.log",
+        "rocksdb-recycle/000010.log",
+    ] {
+        let path = fixtures.join(log);
+        if !path.exists() {
+            panic!("missing fixture {}", path.display());
+        }
+        let expected = expected_batches(&fixtures.join(format!("{log}.expected.txt")));
+        assert!(!expected.is_empty(), "{log}");
+        for mode in ["tolerate-tail", "absolute", "point-in-time", "skip-corrupt"] {
+            let o = blocklog(&["dump", "--json", "--mode", mode, path.to_str().unwrap()]);
+            assert_eq!(code(&o), 0, "{log} {mode}: {}", stderr(&o));
+            let lines = json_lines(&o);
+            let got: Vec<(Option<u64>, u64, u64)> = lines[..lines.len() - 1]
+                .iter()
+                .map(|l| {
+                    assert_eq!(l["kind"], "record", "{log} {mode}: {l}");
+                    let payload = unhex(l["payload_hex"].as_str().unwrap());
+                    (
+                        l["offset"].as_u64(),
+                        l["length"].as_u64().unwrap(),
+                        fnv1a64(&payload),
+                    )
+                })
+                .collect();
+            assert_eq!(got, expected, "{log} {mode}");
+            assert_eq!(lines.last().unwrap()["outcome"], "clean", "{log} {mode}");
+        }
+    }
+    // A zstd-compressed RocksDB log: decompressed records when the library
+    // is built with compression support, otherwise a clear refusal.
+    let zstd = fixtures.join("rocksdb-zstd/000008.log");
+    if zstd.exists() {
+        let expected = expected_batches(&fixtures.join("rocksdb-zstd/000008.log.expected.txt"));
+        let o = blocklog(&["dump", "--json", zstd.to_str().unwrap()]);
+        let lines = json_lines(&o);
+        let end = lines.last().unwrap();
+        if code(&o) == 0 {
+            let got: Vec<(u64, u64)> = lines[..lines.len() - 1]
+                .iter()
+                .map(|l| {
+                    let payload = unhex(l["payload_hex"].as_str().unwrap());
+                    (payload.len() as u64, fnv1a64(&payload))
+                })
+                .collect();
+            let want: Vec<(u64, u64)> = expected.iter().map(|&(_, n, h)| (n, h)).collect();
+            assert_eq!(got, want);
+        } else {
+            assert_eq!(code(&o), 1);
+            assert_eq!(end["outcome"], "error");
+            assert!(end["error"].as_str().unwrap().contains("zstd"), "{end}");
+        }
+    }
 }

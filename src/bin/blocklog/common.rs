@@ -6,6 +6,7 @@ use std::fs::File;
 use std::io::{self, IsTerminal, Read};
 use std::path::Path;
 
+use blocklog::format::RecordType;
 use blocklog::{Error, Event, Reader, ReaderOptions, RecoveryMode, Resync, Summary};
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -121,6 +122,26 @@ pub fn log_number_from_path(path: &Path) -> Option<u32> {
         return None;
     }
     stem.parse().ok()
+}
+
+/// The log number a reading command assumes for `path` when `--log-number`
+/// is not given: the number in the file name, but only for a recyclable log.
+///
+/// A log number given to the reader says the log is recyclable (legacy
+/// records would be taken for a previous use), so a legacy log named
+/// `000004.log`, as LevelDB and RocksDB name them, must be read without one.
+/// A log is taken as recyclable when its first header (at offset 0) has a
+/// recyclable type: in a recycled file that is the current log's first
+/// record, or, when the current log wrote nothing yet, the previous use's,
+/// which the number from the name then rightly marks as stale.
+pub fn default_log_number(path: &Path) -> Option<u32> {
+    let number = log_number_from_path(path)?;
+    let mut header = [0u8; 7];
+    let mut file = File::open(path).ok()?;
+    file.read_exact(&mut header).ok()?;
+    RecordType::from_byte(header[6])
+        .is_recyclable()
+        .then_some(number)
 }
 
 /// An opened input file with its length.

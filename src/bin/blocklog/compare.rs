@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::chart::{self, Group};
 use crate::common::{
-    json_object, log_number_from_path, open_input, read_all, stdout_error, CliError, Settings,
+    default_log_number, json_object, open_input, read_all, stdout_error, CliError, Settings,
     EXIT_OK,
 };
 use crate::scenarios::{self, Scenario, MISSING_SCENARIOS};
@@ -188,7 +188,7 @@ fn file_rows(path: &Path) -> Result<Vec<Row>, CliError> {
         let settings = Settings {
             mode: m.mode,
             resync: m.resync,
-            log_number: log_number_from_path(path),
+            log_number: default_log_number(path),
             initial_offset: 0,
         };
         let input = open_input(path, &m.label())?;

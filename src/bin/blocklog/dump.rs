@@ -7,7 +7,7 @@ use blocklog::{Event, Position, Summary};
 use serde_json::Value;
 
 use crate::common::{
-    exit_status_for, hex, human_bytes, json_object, log_number_from_path, open_input, preview,
+    default_log_number, exit_status_for, hex, human_bytes, json_object, open_input, preview,
     stdout_error, CliError, Settings, EXIT_OK,
 };
 
@@ -28,7 +28,7 @@ pub struct DumpOptions {
 pub fn run(o: &DumpOptions) -> Result<u8, CliError> {
     let mut settings = o.settings;
     if settings.log_number.is_none() {
-        settings.log_number = log_number_from_path(&o.file);
+        settings.log_number = default_log_number(&o.file);
     }
     let input = open_input(&o.file, "dump")?;
     let mut out = BufWriter::new(io::stdout().lock());

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use blocklog::{Event, RecoveryMode, Resync, Writer, WriterOptions};
 
 use crate::common::{
-    exit_status_for, log_number_from_path, open_input, stdout_error, CliError, Settings, EXIT_OK,
+    default_log_number, exit_status_for, open_input, stdout_error, CliError, Settings, EXIT_OK,
 };
 
 /// What `recover` was asked.
@@ -32,7 +32,7 @@ pub fn run(o: &RecoverOptions) -> Result<u8, CliError> {
     let settings = Settings {
         mode: o.mode,
         resync: o.resync,
-        log_number: o.log_number.or_else(|| log_number_from_path(&o.input)),
+        log_number: o.log_number.or_else(|| default_log_number(&o.input)),
         initial_offset: 0,
     };
     let input = open_input(&o.input, "recover")?;

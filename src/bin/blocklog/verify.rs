@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use blocklog::{BenignKind, Damage, Event, Outcome, RecoveryMode, Resync};
 
 use crate::common::{
-    exit_status_for, human_bytes, log_number_from_path, open_input, read_all, stdout_error,
-    CliError, Settings, EXIT_OK, EXIT_REFUSED,
+    default_log_number, exit_status_for, human_bytes, open_input, read_all, stdout_error, CliError,
+    Settings, EXIT_OK, EXIT_REFUSED,
 };
 use crate::dump::benign_name;
 use crate::map::{self, FileMap};
@@ -68,7 +68,7 @@ fn settings_for(o: &VerifyOptions, file: &Path, mode: RecoveryMode, resync: Resy
     Settings {
         mode,
         resync,
-        log_number: o.log_number.or_else(|| log_number_from_path(file)),
+        log_number: o.log_number.or_else(|| default_log_number(file)),
         initial_offset: 0,
     }
 }
