@@ -283,6 +283,15 @@ pub fn human_bytes(n: u64) -> String {
     }
 }
 
+/// A file size for people: `123 bytes`, or `1.2 MiB (1234567 bytes)`.
+pub fn file_size(n: u64) -> String {
+    if n < 1024 {
+        human_bytes(n)
+    } else {
+        format!("{} ({n} bytes)", human_bytes(n))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,7 +7,7 @@ use blocklog::{Event, Position, Summary};
 use serde_json::Value;
 
 use crate::common::{
-    default_log_number, exit_status_for, hex, human_bytes, json_object, open_input, preview,
+    default_log_number, exit_status_for, file_size, hex, json_object, open_input, preview,
     stdout_error, CliError, Settings, EXIT_OK,
 };
 
@@ -40,10 +40,9 @@ pub fn run(o: &DumpOptions) -> Result<u8, CliError> {
         };
         writeln!(
             out,
-            "{}: {} ({} bytes), mode {}, resync {}{}",
+            "{}: {}, mode {}, resync {}{}",
             o.file.display(),
-            human_bytes(input.len),
-            input.len,
+            file_size(input.len),
             settings.mode,
             settings.resync.as_str(),
             number

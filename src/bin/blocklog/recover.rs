@@ -85,13 +85,14 @@ pub fn run(o: &RecoverOptions) -> Result<u8, CliError> {
     writeln!(
         out,
         "recovered {} records ({} payload bytes) from {} into {} ({format}); \
-         {} bytes dropped in {} damaged regions; outcome {}",
+         {} bytes dropped in {} damaged region{}; outcome {}",
         s.records,
         s.record_bytes,
         o.input.display(),
         o.output.display(),
         s.dropped_bytes,
         s.damaged_regions,
+        if s.damaged_regions == 1 { "" } else { "s" },
         s.outcome()
     )
     .map_err(stdout_error)?;

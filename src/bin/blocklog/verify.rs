@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use blocklog::{BenignKind, Damage, Event, Outcome, RecoveryMode, Resync};
 
 use crate::common::{
-    default_log_number, exit_status_for, human_bytes, open_input, read_all, stdout_error, CliError,
+    default_log_number, exit_status_for, file_size, open_input, read_all, stdout_error, CliError,
     Settings, EXIT_OK, EXIT_REFUSED,
 };
 use crate::dump::benign_name;
@@ -138,10 +138,9 @@ fn verify_file(
     let w = |e| stdout_error(e);
     writeln!(
         out,
-        "{}: {} ({} bytes); mode {}, resync {}{}",
+        "{}: {}; mode {}, resync {}{}",
         file.display(),
-        human_bytes(len),
-        len,
+        file_size(len),
         settings.mode,
         settings.resync.as_str(),
         number
