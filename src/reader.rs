@@ -66,9 +66,11 @@ impl ReaderOptions {
         self
     }
 
-    /// The log number of the current use of a recyclable log. Recyclable
-    /// records carrying another number are the file's previous use. Without
-    /// it, the first recyclable record's number is taken.
+    /// Declares the log recyclable, with `log_number` as the number of its
+    /// current use: recyclable records carrying another number, and legacy
+    /// (7-byte header) data records, are the file's previous use, never this
+    /// log's records. Do not set it for a legacy log. Without it, the first
+    /// recyclable record seen makes the log recyclable and gives its number.
     pub fn log_number(mut self, log_number: u32) -> ReaderOptions {
         self.log_number = Some(log_number);
         self
