@@ -399,7 +399,9 @@ fn usage_errors_and_unreadable_files_exit_2() {
         let o = blocklog(&args);
         assert_eq!(code(&o), 2, "{args:?}: {}", stderr(&o));
         assert!(o.stdout.is_empty() || args[0] == "verify", "{args:?}");
-        assert!(!stderr(&o).is_empty());
+        // One clear line, never a panic.
+        assert_eq!(stderr(&o).lines().count(), 1, "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).starts_with("blocklog: "), "{}", stderr(&o));
         assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
     }
     // One clear line for an unreadable file.

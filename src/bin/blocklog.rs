@@ -185,11 +185,25 @@ struct CompareArgs {
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(e) => {
-            let code = if e.use_stderr() { EXIT_USAGE } else { EXIT_OK };
-            // Printing help or a usage error; nothing more to do if that fails.
+        Err(e) if !e.use_stderr() => {
+            // --help or --version; nothing more to do if printing fails.
             let _ = e.print();
-            return ExitCode::from(code);
+            return ExitCode::from(EXIT_OK);
+        }
+        Err(e) => {
+            // A usage error, as one line.
+            let text = e.render().to_string();
+            let mut line = String::new();
+            for part in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+                if !line.is_empty() {
+                    let joined = part.starts_with('[') || line.ends_with(':');
+                    line.push_str(if joined { " " } else { "; " });
+                }
+                line.push_str(part);
+            }
+            let line = line.strip_prefix("error: ").unwrap_or(&line);
+            let _ = writeln!(io::stderr(), "blocklog: {line}");
+            return ExitCode::from(EXIT_USAGE);
         }
     };
     let result = match cli.command {
