@@ -461,6 +461,19 @@ fn verify_summarises_and_exits_1_when_a_file_is_refused() {
     ] {
         assert!(svg.contains(label), "{label}");
     }
+    // The dropped-damage colour fills only its legend box for a clean log,
+    // and cells too when skip-corrupt drops damage.
+    let dropped_fill = |args: &[&str]| {
+        let mut a = vec!["verify", "--map", map.to_str().unwrap()];
+        a.extend_from_slice(args);
+        blocklog(&a);
+        fs::read_to_string(&map)
+            .unwrap()
+            .matches("fill=\"#F59A23\"")
+            .count()
+    };
+    assert_eq!(dropped_fill(&[clean.to_str().unwrap()]), 1);
+    assert!(dropped_fill(&["--mode", "skip-corrupt", bad.to_str().unwrap()]) > 1);
     let png = dir.path().join("map.png");
     let o = blocklog(&[
         "verify",

@@ -402,3 +402,107 @@ fn draw_all(root: &Area<'_>, maps: &[FileMap]) -> DrawResult {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use blocklog::{ReaderOptions, RecoveryMode, Resync, Writer};
+
+    fn paint(bytes: &[u8], mode: RecoveryMode) -> (FileMap, blocklog::Summary) {
+        let mut map = FileMap::new("t".into(), bytes.len() as u64);
+        let mut r = ReaderOptions::new().mode(mode).build(bytes);
+        let mut failed = None;
+        loop {
+            match r.next_event() {
+                Ok(Some(e)) => map.event(&e),
+                Ok(None) => break,
+                Err(e) => {
+                    failed = e.damage().cloned();
+                    break;
+                }
+            }
+        }
+        if let Some(d) = &failed {
+            map.refused(d);
+        }
+        let summary = r.summary().clone();
+        if failed.is_some() || summary.stopped_at.is_some() {
+            map.begin_after_stop();
+            let mut salvage = ReaderOptions::new()
+                .mode(RecoveryMode::SkipCorrupt)
+                .resync(Resync::Scan)
+                .build(bytes);
+            while let Ok(Some(e)) = salvage.next_event() {
+                map.event(&e);
+            }
+        }
+        map.finish(true);
+        (map, summary)
+    }
+
+    fn log() -> Vec<u8> {
+        let mut w = Writer::new(Vec::new());
+        for i in 0..40u32 {
+            w.add_record(&vec![i as u8 + 1; 300 + 997 * (i as usize % 5)])
+                .unwrap();
+        }
+        w.add_record(&vec![9; 50_000]).unwrap();
+        w.into_inner().unwrap()
+    }
+
+    fn total(map: &FileMap) -> u64 {
+        State::ALL.iter().map(|s| map.total(*s)).sum()
+    }
+
+    #[test]
+    fn every_byte_is_painted_once() {
+        let bytes = log();
+        let (map, _) = paint(&bytes, RecoveryMode::TolerateTail);
+        assert_eq!(total(&map), bytes.len() as u64);
+        assert_eq!(map.total(State::Valid), bytes.len() as u64);
+        let cells: u64 = map
+            .cells
+            .iter()
+            .flat_map(|c| c.iter().map(|(_, n)| n))
+            .sum();
+        assert_eq!(cells, bytes.len() as u64);
+        assert_eq!(map.cells.len(), bytes.len().div_ceil(BLOCK_SIZE));
+    }
+
+    #[test]
+    fn dropped_and_refused_damage_and_what_lies_beyond() {
+        let mut bytes = log();
+        bytes[1000] ^= 0x55; // interior damage in block 0
+        let len = bytes.len() as u64;
+        bytes.extend_from_slice(&[0u8; 5000]); // preallocated tail
+        let all = bytes.len() as u64;
+
+        let (map, summary) = paint(&bytes, RecoveryMode::SkipCorrupt);
+        assert_eq!(total(&map), all);
+        assert_eq!(map.total(State::Dropped), summary.dropped_bytes);
+        assert_eq!(map.total(State::Padding), all - len);
+        assert_eq!(map.total(State::Damaged), 0);
+
+        let (map, summary) = paint(&bytes, RecoveryMode::PointInTime);
+        assert_eq!(total(&map), all);
+        assert_eq!(map.total(State::Dropped), summary.dropped_bytes);
+        assert!(map.total(State::Unread) > 0);
+
+        let (map, _) = paint(&bytes, RecoveryMode::Absolute);
+        assert_eq!(total(&map), all);
+        assert_eq!(map.total(State::Dropped), 0);
+        assert!(map.total(State::Damaged) > 0);
+        assert!(map.total(State::Unread) > 0);
+        assert!(map.total(State::Valid) < 1000);
+    }
+
+    #[test]
+    fn large_files_share_cells() {
+        let map = FileMap::new("t".into(), 10_000 * BLOCK_SIZE as u64 + 1);
+        assert!(map.cells.len() as u64 <= MAX_CELLS);
+        assert_eq!(map.cell_bytes, 5 * BLOCK_SIZE as u64);
+        assert_eq!(map.columns(), COLUMNS);
+        let small = FileMap::new("t".into(), 3 * BLOCK_SIZE as u64);
+        assert_eq!((small.cells.len(), small.columns()), (3, 16));
+    }
+}
