@@ -245,15 +245,46 @@ impl Header {
     }
 }
 
+/// CRC32C of each single byte: the checksum of a header's type byte, so
+/// that the payload's checksum continues from it without a separate call.
+const TYPE_CRC: [u32; 256] = {
+    let mut table = [0u32; 256];
+    let mut i = 0;
+    while i < 256 {
+        // Reflected CRC32C (polynomial 0x82F63B78), initial value and final
+        // XOR all ones, over the one byte `i`.
+        let mut crc = !0u32 ^ i as u32;
+        let mut bit = 0;
+        while bit < 8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0x82f6_3b78
+            } else {
+                crc >> 1
+            };
+            bit += 1;
+        }
+        table[i] = !crc;
+        i += 1;
+    }
+    table
+};
+
+/// The CRC32C of a header's checksummed prefix: the type byte, then the log
+/// number for recyclable types. A record's checksum continues from it.
+#[inline]
+pub(crate) fn crc_seed(record_type: RecordType, log_number: Option<u32>) -> u32 {
+    let crc = TYPE_CRC[record_type.to_byte() as usize];
+    match log_number {
+        Some(n) => crc32c::crc32c_append(crc, &n.to_le_bytes()),
+        None => crc,
+    }
+}
+
 /// The (unmasked) CRC32C a header stores for a record: over the type byte,
 /// the log number for recyclable types, then the payload.
 #[inline]
 pub fn record_crc(record_type: RecordType, log_number: Option<u32>, payload: &[u8]) -> u32 {
-    let mut crc = crc32c::crc32c(&[record_type.to_byte()]);
-    if let Some(n) = log_number {
-        crc = crc32c::crc32c_append(crc, &n.to_le_bytes());
-    }
-    crc32c::crc32c_append(crc, payload)
+    crc32c::crc32c_append(crc_seed(record_type, log_number), payload)
 }
 
 /// Encodes a header for `payload` into `out` and returns its size.
@@ -302,6 +333,21 @@ mod tests {
         assert_eq!(crc32c::crc32c(&[0xffu8; 32]), 0x62a8_ab43);
         let inc: Vec<u8> = (0u8..32).collect();
         assert_eq!(crc32c::crc32c(&inc), 0x46dd_794e);
+    }
+
+    #[test]
+    fn type_crc_table_matches_crc32c() {
+        for b in 0..=255u8 {
+            assert_eq!(TYPE_CRC[b as usize], crc32c::crc32c(&[b]), "byte {b}");
+            let t = RecordType::from_byte(b);
+            let mut prefix = vec![b];
+            prefix.extend_from_slice(&0x0102_0304u32.to_le_bytes());
+            assert_eq!(crc_seed(t, Some(0x0102_0304)), crc32c::crc32c(&prefix));
+            assert_eq!(
+                record_crc(t, None, b"abc"),
+                crc32c::crc32c(&[b, b'a', b'b', b'c'])
+            );
+        }
     }
 
     #[test]

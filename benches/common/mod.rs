@@ -1,0 +1,69 @@
+//! Helpers shared by the benches: workload data and the work manifest that
+//! `scripts/bench.sh` reads next to criterion's estimates.
+
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::path::PathBuf;
+
+/// Whether the binary runs as a benchmark (`cargo bench`), not as a test
+/// (`cargo test --benches`, where inputs are kept small).
+pub fn bench_mode() -> bool {
+    std::env::args().any(|a| a == "--bench")
+}
+
+/// `len` pseudo-random bytes (xorshift64*, seeded): incompressible, and the
+/// same from run to run.
+pub fn payload_pool(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        out.extend_from_slice(&x.wrapping_mul(0x2545_f491_4f6c_dd1d).to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
+/// What one benchmark iteration does, for turning times into rates.
+pub struct Work {
+    /// criterion's `group/function` id.
+    pub id: String,
+    /// Logical records per iteration.
+    pub records: u64,
+    /// Payload bytes per iteration.
+    pub payload_bytes: u64,
+    /// Log bytes per iteration (payload, headers and padding).
+    pub log_bytes: u64,
+}
+
+/// Criterion's output directory (as criterion itself finds it when
+/// `CARGO_TARGET_DIR` is set, which `scripts/bench.sh` does).
+pub fn criterion_dir() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("target"));
+    target.join("criterion")
+}
+
+/// Writes `blocklog-work-<name>.tsv` into criterion's output directory
+/// (bench mode only).
+pub fn manifest(name: &str, works: &[Work]) {
+    if !bench_mode() {
+        return;
+    }
+    let dir = criterion_dir();
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut f = std::fs::File::create(dir.join(format!("blocklog-work-{name}.tsv"))).unwrap();
+    writeln!(f, "id\trecords\tpayload_bytes\tlog_bytes").unwrap();
+    for w in works {
+        writeln!(
+            f,
+            "{}\t{}\t{}\t{}",
+            w.id, w.records, w.payload_bytes, w.log_bytes
+        )
+        .unwrap();
+    }
+}
