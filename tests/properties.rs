@@ -101,6 +101,16 @@ impl Corruption {
     }
 }
 
+/// Where a corruption cuts the log short, if it does: a truncation, or
+/// zeros from some offset to the end (indistinguishable from preallocation).
+fn effective_cut(c: &Corruption, len: usize) -> Option<u64> {
+    match *c {
+        Corruption::Truncate { at } => Some((at % len) as u64),
+        Corruption::Zero { at, len: n } if (at % len) + n >= len => Some((at % len) as u64),
+        _ => None,
+    }
+}
+
 fn is_subsequence(got: &[Vec<u8>], of: &[Vec<u8>]) -> bool {
     let mut it = of.iter();
     got.iter().all(|g| it.any(|w| w == g))
@@ -183,7 +193,7 @@ fn single_corruption_keeps_every_mode_honest() {
                 return TestResult::error(format!("{c:?} {resync:?}: pit/tt not a prefix"));
             }
             // Absolute: everything, or an error (a cut is checked below).
-            let cut = matches!(c, Corruption::Truncate { .. });
+            let cut = effective_cut(&c, pristine.len()).is_some();
             if !cut && abs.error.is_none() && abs.payloads() != *written {
                 return TestResult::error(format!(
                     "{c:?} {resync:?}: absolute lost records silently"
@@ -210,11 +220,11 @@ fn single_corruption_keeps_every_mode_honest() {
                 return TestResult::error("tolerate-tail returned less than point-in-time");
             }
         }
-        // A pure truncation is a torn tail: every mode but absolute returns
+        // A pure truncation (or zeros from some point to the end, which is
+        // what preallocated space looks like) is a torn tail: every mode but absolute returns
         // exactly the records that lie wholly before the cut, without error;
         // absolute returns them too, or an error.
-        if let Corruption::Truncate { at } = c {
-            let cut = (at % pristine.len()) as u64;
+        if let Some(cut) = effective_cut(&c, pristine.len()) {
             let hdr = if recyclable { RHDR } else { HDR };
             let whole = offsets
                 .iter()
