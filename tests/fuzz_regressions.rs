@@ -418,3 +418,21 @@ fn random_inputs_pass_the_fuzz_properties() {
         }
     }
 }
+
+/// Replays the local, uncommitted fuzz corpora (`fuzz/corpus/<target>/`,
+/// grown by `cargo fuzz run`) through the properties on stable Rust: run by
+/// hand after changing a property, `cargo test --test fuzz_regressions --
+/// --ignored`.
+#[test]
+#[ignore = "replays fuzz/corpus/, which only exists after local fuzzing"]
+fn replay_local_fuzz_corpora() {
+    for target in TARGETS {
+        let inputs = files(&fuzz_dir("corpus", target));
+        for path in &inputs {
+            let data = std::fs::read(path).unwrap();
+            let r = std::panic::catch_unwind(|| run_target(target, &data));
+            assert!(r.is_ok(), "{target}: {} fails", path.display());
+        }
+        println!("{target}: {} corpus inputs pass", inputs.len());
+    }
+}

@@ -144,6 +144,33 @@ fn check_read(log: &[u8], cfg: &ReadConfig, mode: RecoveryMode, o: &Outcome) {
             log.len()
         );
     }
+    // Reported regions never overlap each other, and no returned record
+    // starts inside a dropped region.
+    let mut regions: Vec<(u64, u64)> = o
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Dropped(d) => Some((d.range.start, d.range.end)),
+            Event::Benign(b) => Some((b.range.start, b.range.end)),
+            Event::Record(_) => None,
+        })
+        .collect();
+    regions.sort_unstable();
+    for w in regions.windows(2) {
+        assert!(
+            w[0].1 <= w[1].0,
+            "{mode}: regions overlap: {}",
+            describe(&o.events)
+        );
+    }
+    for r in o.records() {
+        assert!(
+            !o.dropped().iter().any(|d| d.range.contains(&r.offset)),
+            "{mode}: record at {} lies in a dropped region: {}",
+            r.offset,
+            describe(&o.events)
+        );
+    }
     match &o.error {
         None => {}
         Some(Error::Corruption { mode: m, .. }) => {
