@@ -38,8 +38,9 @@ pub enum Error {
 
     /// The log uses a compression this build cannot read.
     #[error(
-        "record at offset {offset} sets compression type {compression}, which needs \
-         blocklog's cargo feature `{feature}`"
+        "record at offset {offset} sets compression type {compression} ({}), {}",
+        crate::compression::compression_name(*.compression),
+        crate::compression::what_it_needs(.feature)
     )]
     UnsupportedCompression {
         /// Offset of the compression record.

@@ -46,6 +46,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod compression;
 pub mod error;
 pub mod format;
 mod fragment;

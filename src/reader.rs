@@ -6,6 +6,7 @@ use std::io::{self, Read};
 
 use bytes::{Bytes, BytesMut};
 
+use crate::compression::{codec_for, Codec, DecompressError, Decompressor};
 use crate::error::{Error, Result};
 use crate::format::{Fragment, Header, RecordType, BLOCK_SIZE};
 use crate::fragment::{acceptable, parse_at, scan, Parsed};
@@ -115,6 +116,8 @@ impl ReaderOptions {
             state: State::Reading,
             counting: false,
             summary: Summary::default(),
+            codec: None,
+            decompressor: Decompressor::new(),
         }
     }
 }
@@ -201,6 +204,9 @@ pub struct Reader<R> {
     /// After a point-in-time stop: count the records left unread.
     counting: bool,
     summary: Summary,
+    /// The compression a SetCompressionType record asked for (feature `zstd`).
+    codec: Option<Codec>,
+    decompressor: Decompressor,
 }
 
 impl<R: Read> Reader<R> {
@@ -406,7 +412,33 @@ impl<R: Read> Reader<R> {
         if start == 0 {
             return true;
         }
-        match io::copy(&mut (&mut self.source).take(start), &mut io::sink()) {
+        // A compression record can only be the file's first record: look at
+        // it before discarding, so the records after the offset decode.
+        let mut head = [0u8; crate::format::HEADER_SIZE + 4];
+        let mut got = 0;
+        while got < head.len() {
+            match self.source.read(&mut head[got..]) {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    self.fail_io(got as u64, e);
+                    return false;
+                }
+            }
+        }
+        if let Some(h) = Header::decode(&head[..got]) {
+            let body = &head[crate::format::HEADER_SIZE..got];
+            if h.record_type == RecordType::SetCompression
+                && usize::from(h.length) == body.len()
+                && h.checksum_matches(body)
+                && !self.set_compression(0, body)
+            {
+                return false;
+            }
+        }
+        let mut rest = (&mut self.source).take(start - got as u64);
+        match io::copy(&mut rest, &mut io::sink()).map(|n| n + got as u64) {
             Ok(n) => {
                 self.summary.bytes_read += n;
                 self.next_block_offset = n;
@@ -461,9 +493,14 @@ impl<R: Read> Reader<R> {
             }
         }
         if here < self.opts.initial_offset {
-            // Before the requested start: skipped silently.
+            // Before the requested start: skipped silently, but a
+            // compression record still applies to the records after it.
             self.pos = end_pos;
             self.partial = None;
+            if t == RecordType::SetCompression {
+                let body = self.block.slice(payload);
+                self.set_compression(here, &body);
+            }
             return;
         }
         self.pos = end_pos;
@@ -492,7 +529,7 @@ impl<R: Read> Reader<R> {
                         self.damage(here, end, Reason::RecordTooLarge, current);
                     } else {
                         let payload = self.block.slice(payload);
-                        self.emit_record(here, payload);
+                        self.emit_record(here, end, payload);
                     }
                 } else {
                     let too_large = len > self.opts.max_record_size;
@@ -530,7 +567,7 @@ impl<R: Read> Reader<R> {
                     if p.too_large {
                         self.damage(p.start, p.end, Reason::RecordTooLarge, current);
                     } else {
-                        self.emit_record(p.start, p.buf.freeze());
+                        self.emit_record(p.start, p.end, p.buf.freeze());
                     }
                 }
             }
@@ -563,18 +600,8 @@ impl<R: Read> Reader<R> {
             return;
         }
         if t == RecordType::SetCompression {
-            let mut word = [0u8; 4];
-            let body = &self.block[payload];
-            let n = body.len().min(4);
-            word[..n].copy_from_slice(&body[..n]);
-            let compression = u32::from_le_bytes(word);
-            if compression != 0 {
-                self.summary.failed = true;
-                self.state = State::Failed(Error::UnsupportedCompression {
-                    offset: here,
-                    compression: compression.min(255) as u8,
-                    feature: "zstd",
-                });
+            let body = self.block.slice(payload);
+            if !self.set_compression(here, &body) {
                 return;
             }
         }
@@ -586,7 +613,43 @@ impl<R: Read> Reader<R> {
         }
     }
 
-    fn emit_record(&mut self, offset: u64, payload: Bytes) {
+    /// Applies a SetCompressionType record: later records are decompressed.
+    /// False (and the reader failed) when this build cannot read the compression.
+    fn set_compression(&mut self, offset: u64, payload: &[u8]) -> bool {
+        match codec_for(payload, offset) {
+            Ok(codec) => {
+                self.codec = codec;
+                true
+            }
+            Err(e) => {
+                self.summary.failed = true;
+                self.state = State::Failed(e);
+                false
+            }
+        }
+    }
+
+    /// A whole record `[offset, end)` with a good checksum: returned (after
+    /// decompression in a compressed log) or counted.
+    fn emit_record(&mut self, offset: u64, end: u64, payload: Bytes) {
+        let payload = match self.codec {
+            None => payload,
+            Some(codec) => {
+                let limit = self.opts.max_record_size;
+                match self.decompressor.decompress(codec, &payload, limit) {
+                    Ok(plain) => Bytes::from(plain),
+                    Err(e) => {
+                        // Out of place like R5: dropped alone, then judged by position.
+                        let reason = match e {
+                            DecompressError::TooLarge => Reason::RecordTooLarge,
+                            DecompressError::Invalid => Reason::DecompressionFailed,
+                        };
+                        self.damage(offset, end, reason, true);
+                        return;
+                    }
+                }
+            }
+        };
         if self.counting {
             self.summary.unread_records += 1;
             return;

@@ -39,6 +39,9 @@ pub enum Reason {
     TruncatedPayload,
     /// The record is larger than the reader's `max_record_size`.
     RecordTooLarge,
+    /// In a compressed log (RocksDB's `wal_compression`), a record whose
+    /// checksums match but whose payload is not a valid compressed stream.
+    DecompressionFailed,
 }
 
 impl Reason {
@@ -55,11 +58,12 @@ impl Reason {
             Reason::TruncatedHeader => "truncated-header",
             Reason::TruncatedPayload => "truncated-payload",
             Reason::RecordTooLarge => "record-too-large",
+            Reason::DecompressionFailed => "decompression-failed",
         }
     }
 
     /// All reasons, for tables and tests.
-    pub const ALL: [Reason; 10] = [
+    pub const ALL: [Reason; 11] = [
         Reason::ChecksumMismatch,
         Reason::BadLength,
         Reason::UnknownType,
@@ -70,6 +74,7 @@ impl Reason {
         Reason::TruncatedHeader,
         Reason::TruncatedPayload,
         Reason::RecordTooLarge,
+        Reason::DecompressionFailed,
     ];
 }
 
