@@ -115,6 +115,9 @@ use arbitrary::{Arbitrary, Unstructured};
 use support::props::{self, CorruptCase, CorruptOp, WRecord, WriteCase, READ_CONFIG_LEN};
 use support::rng::Rng;
 
+/// Named predicates a generated seed input must satisfy.
+type Wanted<T> = Vec<(&'static str, Box<dyn Fn(&T) -> bool>)>;
+
 const TARGETS: [&str; 3] = ["read_any", "corrupt_roundtrip", "write_read"];
 
 fn run_target(target: &str, data: &[u8]) {
@@ -234,7 +237,7 @@ fn seeds() -> Vec<(&'static str, String, Vec<u8>)> {
     );
     // corrupt_roundtrip and write_read: random bytes, kept when they decode
     // to the shapes wanted.
-    let mut wanted: Vec<(&str, Box<dyn Fn(&CorruptCase) -> bool>)> = vec![
+    let mut wanted: Wanted<CorruptCase> = vec![
         (
             "flip",
             Box::new(|c| c.ops.iter().any(|o| matches!(o, CorruptOp::Flip { .. }))),
@@ -297,7 +300,7 @@ fn seeds() -> Vec<(&'static str, String, Vec<u8>)> {
             out.push(("corrupt_roundtrip", name.to_string(), data));
         }
     }
-    let mut wanted: Vec<(&str, Box<dyn Fn(&WriteCase) -> bool>)> = vec![
+    let mut wanted: Wanted<WriteCase> = vec![
         (
             "legacy",
             Box::new(|c| c.log_number.is_none() && c.sessions.iter().any(|s| s.records.len() > 2)),
