@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Interop, after the tests: the `zstd` feature (clippy, the codec's unit tests, RocksDB's
+# compressed WALs read back), the engines replaying logs we wrote (including a zstd one), and
+# the differential table (damage x mode: RocksDB 7.8.3 / LevelDB 1.23 outcome vs ours).
+# Needs the generator built by .ci/pre-interop.sh (rebuilt here if missing). Idempotent.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export DEBIAN_FRONTEND=noninteractive
+BLOCKLOG_INTEROP_GEN=$(tests/interop/gen/generate.sh build)
+export BLOCKLOG_INTEROP_GEN
+
+echo "--- clippy with the zstd feature"
+cargo clippy --lib --features zstd --test interop_fixtures --test interop_engines \
+  --test interop_differential -- -D warnings
+
+echo "--- zstd feature: codec unit tests, real compressed WALs, engines (zstd log included)"
+cargo test --features zstd --lib compression
+cargo test --features zstd --test interop_fixtures --test interop_engines
+
+echo "--- differential recovery (engine outcome vs ours; '(differs)' rows are in docs/recovery.md)"
+cargo test --features zstd --test interop_differential -- --nocapture --test-threads 1 \
+  | grep -E '^(\||[a-z-]+/[0-9]+\.log:|test result)'
+echo "interop stage ok"
