@@ -9,6 +9,9 @@
 //! RocksDB's recyclable format (11-byte headers carrying a log number).
 //! `docs/format.md` is the on-disk specification; `docs/recovery.md` is the
 //! decision table every mode follows.
+//! With the cargo feature `zstd`, RocksDB's compressed logs
+//! (`wal_compression`) are read too; without it they are refused with
+//! [`Error::UnsupportedCompression`] naming the feature.
 //!
 //! ```
 //! use blocklog::{Event, ReaderOptions, RecoveryMode, Writer};

@@ -406,6 +406,13 @@ mod zstd_feature {
                     assert_eq!(run.benign[0].range, 0..11, "{}", e.name);
                 }
             }
+            if e.recyclable {
+                // Declared up front: the compression record has a legacy
+                // header, and is still this log's metadata, not a previous use.
+                let run = read(&log, ReaderOptions::new().log_number(e.log_number));
+                check_records(&e, &run, "log number given");
+                assert!(run.dropped.is_empty(), "{:?}", run.dropped);
+            }
         }
     }
 
