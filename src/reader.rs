@@ -348,10 +348,12 @@ impl<R: Read> Reader<R> {
                 record_type,
                 log_number_bytes,
             } => {
+                // A length running past the end of the file is a torn tail
+                // only if nothing valid follows: a damaged length field can
+                // claim bytes that hold intact records. Resync as for any
+                // broken header (the rest of the data is searched).
                 let current = self.is_current(record_type, &log_number_bytes);
-                let end = self.block_offset + self.block.len() as u64;
-                self.pos = self.block.len();
-                self.damage(here, end, reason, current);
+                self.on_broken(here, reason, current, None);
             }
         }
     }
