@@ -126,6 +126,7 @@ struct Known {
 const DEFAULT: &str = "rocksdb-default/000008.log";
 const LEVELDB: &str = "leveldb/000004.log";
 const REUSED: &str = "rocksdb-recycle/000010.log";
+const ZSTD: &str = "rocksdb-zstd/000008.log";
 
 const fn known(
     fixture: &'static str,
@@ -234,6 +235,46 @@ const KNOWN: &[Known] = &[
         "#0-#8,#16-#27",
         "RocksDB 7.8.3 loops",
     ),
+    known(
+        ZSTD,
+        "bitflip-last-payload",
+        "kTolerateCorruptedTailRecords",
+        "fails",
+        "#0-#41",
+        "a bad checksum with nothing valid after it is a torn write: tail dropped",
+    ),
+    known(
+        ZSTD,
+        "bitflip-mid-payload",
+        "kSkipAnyCorruptedRecords",
+        "#0-#13",
+        "#0-#13,#35-#42",
+        "each record is its own zstd frame: we decode every intact record after the damage",
+    ),
+    known(
+        ZSTD,
+        "bitflip-mid-length-high",
+        "kSkipAnyCorruptedRecords",
+        "#0-#13",
+        "#0-#13,#35-#42",
+        "the same",
+    ),
+    known(
+        ZSTD,
+        "bitflip-first-fragment",
+        "kSkipAnyCorruptedRecords",
+        "#0-#33",
+        "#0-#33,#35-#42",
+        "the same",
+    ),
+    known(
+        ZSTD,
+        "zero-block",
+        "kSkipAnyCorruptedRecords",
+        "#0-#33,#37-#42",
+        "#0-#33,#36-#42",
+        "RocksDB decodes #36 as the continuation of #34's unfinished frame",
+    ),
 ];
 
 /// Every recorded (damage, mode) of one outcome file: the fixture's name,
@@ -341,6 +382,13 @@ fn leveldb_log() {
     compare("leveldb-outcomes.json");
 }
 
+/// RocksDB's compressed log (needs the `zstd` feature to be read at all).
+#[cfg(feature = "zstd")]
+#[test]
+fn rocksdb_zstd_log() {
+    compare("rocksdb-zstd-outcomes.json");
+}
+
 /// The bytes a recipe changed (flipped, zeroed from non-zero, appended);
 /// a truncation changes none.
 fn changed_offsets(pristine: &[u8], damaged: &[u8]) -> Vec<u64> {
@@ -360,15 +408,29 @@ fn changed_offsets(pristine: &[u8], damaged: &[u8]) -> Vec<u64> {
 /// reported region.
 #[test]
 fn every_damaged_byte_and_lost_batch_is_reported() {
-    for file in [
+    let mut files = vec![
         "rocksdb-outcomes.json",
         "rocksdb-recycle-outcomes.json",
         "leveldb-outcomes.json",
-    ] {
+    ];
+    if cfg!(feature = "zstd") {
+        files.push("rocksdb-zstd-outcomes.json");
+    }
+    for file in files {
         let j = load_json(file);
         let fixture = j["fixture"].as_str().unwrap();
         let pristine = std::fs::read(fixtures_dir().join(fixture)).unwrap();
         let expected = parse_expected(&fixtures_dir().join(format!("{fixture}.expected.txt")));
+        // Where each batch starts (compressed logs' expectations give no offsets).
+        let offsets: Vec<u64> = read(&pristine, ReaderOptions::new())
+            .records
+            .iter()
+            .map(|(o, _)| *o)
+            .collect();
+        assert_eq!(offsets.len(), expected.batches.len(), "{fixture}");
+        for (b, o) in expected.batches.iter().zip(&offsets) {
+            assert!(b.offset.is_none_or(|e| e == *o), "{fixture}");
+        }
         for d in j["damages"].as_array().unwrap() {
             let name = d["name"].as_str().unwrap();
             let mut log = pristine.clone();
@@ -391,8 +453,7 @@ fn every_damaged_byte_and_lost_batch_is_reported() {
                 );
             }
             let returned: BTreeSet<u64> = run.records.iter().map(|(_, r)| seq_of(r)).collect();
-            for b in &expected.batches {
-                let off = b.offset.unwrap();
+            for (b, &off) in expected.batches.iter().zip(&offsets) {
                 if off >= log.len() as u64 {
                     continue; // cut off entirely: a shorter log, nothing to report
                 }
