@@ -103,10 +103,17 @@ impl Corruption {
 
 /// Where a corruption cuts the log short, if it does: a truncation, or
 /// zeros from some offset to the end (indistinguishable from preallocation).
-fn effective_cut(c: &Corruption, len: usize) -> Option<u64> {
+fn effective_cut(c: &Corruption, pristine: &[u8]) -> Option<u64> {
+    let len = pristine.len();
     match *c {
         Corruption::Truncate { at } => Some((at % len) as u64),
-        Corruption::Zero { at, len: n } if (at % len) + n >= len => Some((at % len) as u64),
+        // Zeroing bytes that were already zero changes nothing: the cut is
+        // at the first byte the zeros actually overwrote.
+        Corruption::Zero { at, len: n } if (at % len) + n >= len => {
+            let from = at % len;
+            let first = pristine[from..].iter().position(|&b| b != 0);
+            Some(first.map_or(len, |i| from + i) as u64)
+        }
         _ => None,
     }
 }
@@ -193,7 +200,7 @@ fn single_corruption_keeps_every_mode_honest() {
                 return TestResult::error(format!("{c:?} {resync:?}: pit/tt not a prefix"));
             }
             // Absolute: everything, or an error (a cut is checked below).
-            let cut = effective_cut(&c, pristine.len()).is_some();
+            let cut = effective_cut(&c, &pristine).is_some();
             if !cut && abs.error.is_none() && abs.payloads() != *written {
                 return TestResult::error(format!(
                     "{c:?} {resync:?}: absolute lost records silently"
@@ -224,7 +231,7 @@ fn single_corruption_keeps_every_mode_honest() {
         // what preallocated space looks like) is a torn tail: every mode but absolute returns
         // exactly the records that lie wholly before the cut, without error;
         // absolute returns them too, or an error.
-        if let Some(cut) = effective_cut(&c, pristine.len()) {
+        if let Some(cut) = effective_cut(&c, &pristine) {
             let hdr = if recyclable { RHDR } else { HDR };
             let whole = offsets
                 .iter()
