@@ -50,24 +50,6 @@ pub enum Error {
         /// The cargo feature that adds support, or `none` when no feature does.
         feature: &'static str,
     },
-
-    /// A compressed record could not be decompressed.
-    #[error("cannot decompress the record at offset {offset}: {message}")]
-    Decompression {
-        /// Offset of the record's first fragment.
-        offset: u64,
-        /// What the decompressor said.
-        message: String,
-    },
-
-    /// An option was given a value the format cannot represent.
-    #[error("invalid option {option}: {message}")]
-    InvalidOption {
-        /// The option's name.
-        option: &'static str,
-        /// Why the value is refused.
-        message: String,
-    },
 }
 
 impl Error {
