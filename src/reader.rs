@@ -854,6 +854,14 @@ impl<R: Read> Reader<R> {
     }
 }
 
+/// Turns a reader call into an iterator step; `done` is set at the end and
+/// after the first error.
+fn step<T>(done: &mut bool, r: Result<Option<T>>) -> Option<Result<T>> {
+    let item = r.transpose();
+    *done = !matches!(item, Some(Ok(_)));
+    item
+}
+
 /// Iterator over a reader's records; see [`Reader::records`].
 #[derive(Debug)]
 pub struct Records<'a, R> {
@@ -868,17 +876,7 @@ impl<R: Read> Iterator for Records<'_, R> {
         if self.done {
             return None;
         }
-        match self.reader.next_record() {
-            Ok(Some(r)) => Some(Ok(r)),
-            Ok(None) => {
-                self.done = true;
-                None
-            }
-            Err(e) => {
-                self.done = true;
-                Some(Err(e))
-            }
-        }
+        step(&mut self.done, self.reader.next_record())
     }
 }
 
@@ -896,16 +894,6 @@ impl<R: Read> Iterator for Events<'_, R> {
         if self.done {
             return None;
         }
-        match self.reader.next_event() {
-            Ok(Some(e)) => Some(Ok(e)),
-            Ok(None) => {
-                self.done = true;
-                None
-            }
-            Err(e) => {
-                self.done = true;
-                Some(Err(e))
-            }
-        }
+        step(&mut self.done, self.reader.next_event())
     }
 }
