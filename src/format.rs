@@ -245,25 +245,30 @@ impl Header {
     }
 }
 
+/// The CRC32C of the single byte `b` (reflected polynomial 0x82F63B78,
+/// initial value and final XOR all ones), computed at compile time where
+/// used in constants.
+pub(crate) const fn crc32c_of_byte(b: u8) -> u32 {
+    let mut crc = !0u32 ^ b as u32;
+    let mut bit = 0;
+    while bit < 8 {
+        crc = if crc & 1 == 1 {
+            (crc >> 1) ^ 0x82f6_3b78
+        } else {
+            crc >> 1
+        };
+        bit += 1;
+    }
+    !crc
+}
+
 /// CRC32C of each single byte: the checksum of a header's type byte, so
 /// that the payload's checksum continues from it without a separate call.
 const TYPE_CRC: [u32; 256] = {
     let mut table = [0u32; 256];
     let mut i = 0;
     while i < 256 {
-        // Reflected CRC32C (polynomial 0x82F63B78), initial value and final
-        // XOR all ones, over the one byte `i`.
-        let mut crc = !0u32 ^ i as u32;
-        let mut bit = 0;
-        while bit < 8 {
-            crc = if crc & 1 == 1 {
-                (crc >> 1) ^ 0x82f6_3b78
-            } else {
-                crc >> 1
-            };
-            bit += 1;
-        }
-        table[i] = !crc;
+        table[i] = crc32c_of_byte(i as u8);
         i += 1;
     }
     table
