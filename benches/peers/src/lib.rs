@@ -200,8 +200,11 @@ pub fn raft_engine_round(w: &Workload, dir: &Path) -> Duration {
     elapsed
 }
 
+/// One round of the workload with one log, returning the timed part.
+pub type Round = fn(&Workload, &Path) -> Duration;
+
 /// Every log in the comparison, by name.
-pub const PEERS: [(&str, fn(&Workload, &Path) -> Duration); 4] = [
+pub const PEERS: [(&str, Round); 4] = [
     ("blocklog", blocklog_round),
     ("hidane-core", hidane_round),
     ("okaywal", okaywal_round),
