@@ -429,24 +429,49 @@ fn crash_points_full() {
     assert!(t.points >= 25_000, "only {} crash points", t.points);
 }
 
-/// Crashes where a disk persists the sectors of the last write in any
-/// order: a random subset of its 512-byte sectors reached the disk, the
-/// others read as zeros or as the old contents. Damage can then lie
-/// *before* intact bytes of the same write, i.e. look interior, so
-/// tolerate-tail may refuse the log — but only after returning every
-/// acknowledged record (acknowledged records precede the torn write), and
-/// point-in-time and skip-corrupt still return all of them. Nothing is
-/// invented. Returns (points, tolerate-tail refusals).
-fn crash_reordered(run: &Run, name: &str, rng: &mut Rng, masks: usize) -> (u64, u64, u64) {
+/// Crashes where a disk persists sectors in any order. With `since_sync`
+/// false, a random subset of the 512-byte sectors of the last write reached
+/// the disk; with it true, a random subset of every sector changed since the
+/// last sync (the page cache writes dirty pages back in any order). The
+/// other sectors read as zeros (past the synced end of the log) or as their
+/// old, durable contents. Damage can then lie *before* intact bytes, i.e.
+/// look interior, so tolerate-tail may refuse the log — but only after
+/// returning every acknowledged record (acknowledged records precede
+/// everything unsynced), and point-in-time and skip-corrupt still return all
+/// of them. Nothing is invented. Returns (points, tolerate-tail refusals,
+/// acknowledged records lost).
+fn crash_reordered(
+    run: &Run,
+    name: &str,
+    rng: &mut Rng,
+    masks: usize,
+    since_sync: bool,
+) -> (u64, u64, u64) {
     let has_base = !run.disk.base().is_empty();
     let (mut points, mut refused, mut lost) = (0u64, 0u64, 0u64);
+    let mut durable = run.disk.base();
+    let (mut log_end, mut synced_end) = (0u64, 0u64);
     run.disk.replay(|i, op, before| {
-        let Op::Write { offset, data } = op else {
-            return;
+        let (o, data) = match op {
+            Op::Write { offset, data } => (*offset, data),
+            Op::Sync => {
+                durable = before.to_vec();
+                synced_end = log_end;
+                return;
+            }
+            Op::Flush => return,
         };
-        let (o, end) = (*offset, *offset + data.len() as u64);
-        let first = o / 512;
-        let last = (end - 1) / 512;
+        let end = o + data.len() as u64;
+        log_end = log_end.max(end);
+        let new = torn_image(before, o, data, data.len(), Fill::Absent);
+        // The byte range whose sectors may be lost, and what they revert to.
+        let (lo, old): (u64, &[u8]) = if since_sync {
+            (synced_end, &durable)
+        } else {
+            (o, before)
+        };
+        let first = lo / 512;
+        let last = (end.max(lo + 1) - 1) / 512;
         if last == first {
             return;
         }
@@ -456,22 +481,20 @@ fn crash_reordered(run: &Run, name: &str, rng: &mut Rng, masks: usize) -> (u64, 
                 if fill == Fill::Old && !has_base {
                     continue;
                 }
-                let mut image = torn_image(before, o, data, data.len(), Fill::Absent);
+                let mut image = new.clone();
                 let mut kept_all = true;
                 for s in first..=last {
                     if rng.chance(1, 2) {
                         continue; // this sector reached the disk
                     }
                     kept_all = false;
-                    let a = (s * 512).max(o) as usize;
-                    let b = ((s + 1) * 512).min(end) as usize;
-                    match fill {
-                        Fill::Zeros => image[a..b].fill(0),
-                        _ => {
-                            for (k, byte) in image[a..b].iter_mut().enumerate() {
-                                *byte = before.get(a + k).copied().unwrap_or(0);
-                            }
-                        }
+                    let a = (s * 512).max(lo) as usize;
+                    let b = (((s + 1) * 512) as usize).min(image.len());
+                    for (k, byte) in image[a..b].iter_mut().enumerate() {
+                        *byte = match fill {
+                            Fill::Zeros => 0,
+                            _ => old.get(a + k).copied().unwrap_or(0),
+                        };
                     }
                 }
                 if kept_all {
@@ -531,17 +554,30 @@ fn crash_reordered(run: &Run, name: &str, rng: &mut Rng, masks: usize) -> (u64, 
 #[test]
 fn crash_points_reordered_sectors() {
     let mut rng = Rng::new(77);
-    let (mut points, mut refused, mut lost) = (0, 0, 0);
-    for spec in workloads(3, 2) {
-        let r = run(&spec);
-        let (p, f, l) = crash_reordered(&r, &spec.name, &mut rng, 8);
-        points += p;
-        refused += f;
-        lost += l;
+    for since_sync in [false, true] {
+        let (mut points, mut refused, mut lost) = (0, 0, 0);
+        for spec in workloads(3, 2) {
+            let r = run(&spec);
+            let (p, f, l) = crash_reordered(
+                &r,
+                &spec.name,
+                &mut rng,
+                if since_sync { 4 } else { 8 },
+                since_sync,
+            );
+            points += p;
+            refused += f;
+            lost += l;
+        }
+        let scope = if since_sync {
+            "every sector written since the last sync"
+        } else {
+            "sectors of the last write"
+        };
+        println!(
+            "reordered sectors ({scope}): {points} crash points; tolerate-tail refused {refused} of them (interior-looking damage among unacknowledged records); acknowledged records lost: {lost}"
+        );
+        assert_eq!(lost, 0);
+        assert!(points >= 1000, "only {points} points");
     }
-    println!(
-        "reordered sectors: {points} crash points; tolerate-tail refused {refused} of them (interior-looking damage among unacknowledged records); acknowledged records lost: {lost}"
-    );
-    assert_eq!(lost, 0);
-    assert!(points >= 1000, "only {points} points");
 }
