@@ -133,7 +133,10 @@ def peers():
         ours = t.get("blocklog")
         for n, ns in sorted(t.items(), key=lambda kv: kv[1]):
             mbs = f"{nbytes / ns * 1e3:.0f}" if nbytes else ""
-            up = f"{ns / ours:.2f}x" if ours and n != "blocklog" else ""
+            if n == "floor":
+                up = f"floor: blocklog takes {ours / ns:.2f}x its time" if ours else ""
+            else:
+                up = f"{ns / ours:.2f}x" if ours and n != "blocklog" else ""
             print(f"| {g[6:]} | {n} | {ns / 1e3:.0f} µs | {mbs} | {up} |")
     print()
 

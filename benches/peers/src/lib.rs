@@ -200,11 +200,29 @@ pub fn raft_engine_round(w: &Workload, dir: &Path) -> Duration {
     elapsed
 }
 
+/// The floor, not a log: the records' bytes concatenated, written to a file
+/// with one `write_all`, `sync_data`, and read back with `fs::read` (no
+/// framing, no checksums). No log can do the same I/O in less time.
+pub fn floor_round(w: &Workload, dir: &Path) -> Duration {
+    use std::io::Write;
+    let path = dir.join("plain");
+    let t = Instant::now();
+    let mut file = File::create(&path).unwrap();
+    file.write_all(&w.pool).unwrap();
+    file.sync_data().unwrap();
+    drop(file);
+    let data = std::fs::read(&path).unwrap();
+    let elapsed = t.elapsed();
+    w.check(w.count as u64, data.len() as u64);
+    elapsed
+}
+
 /// One round of the workload with one log, returning the timed part.
 pub type Round = fn(&Workload, &Path) -> Duration;
 
 /// Every log in the comparison, by name.
-pub const PEERS: [(&str, Round); 4] = [
+pub const PEERS: [(&str, Round); 5] = [
+    ("floor", floor_round),
     ("blocklog", blocklog_round),
     ("hidane-core", hidane_round),
     ("okaywal", okaywal_round),
