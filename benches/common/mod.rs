@@ -67,3 +67,49 @@ pub fn manifest(name: &str, works: &[Work]) {
         .unwrap();
     }
 }
+
+/// Criterion measurement: CPU time of the benchmarking thread (user and
+/// system, `CLOCK_THREAD_CPUTIME_ID`), not wall time. On a shared machine a
+/// benchmark is often descheduled; wall time then measures the neighbours,
+/// thread CPU time still measures the work (including the kernel's share of
+/// `read(2)`/`write(2)` and page faults). Nothing here waits for a device.
+pub struct ThreadCpu;
+
+/// The calling thread's CPU time so far.
+pub fn thread_cpu() -> std::time::Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `clock_gettime` writes one `timespec` through a valid,
+    // exclusive pointer and reads nothing else.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID)");
+    std::time::Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+impl criterion::measurement::Measurement for ThreadCpu {
+    type Intermediate = std::time::Duration;
+    type Value = std::time::Duration;
+
+    fn start(&self) -> Self::Intermediate {
+        thread_cpu()
+    }
+    fn end(&self, start: Self::Intermediate) -> Self::Value {
+        thread_cpu().saturating_sub(start)
+    }
+    fn add(&self, a: &Self::Value, b: &Self::Value) -> Self::Value {
+        *a + *b
+    }
+    fn zero(&self) -> Self::Value {
+        std::time::Duration::ZERO
+    }
+    fn to_f64(&self, value: &Self::Value) -> f64 {
+        value.as_nanos() as f64
+    }
+    fn formatter(&self) -> &dyn criterion::measurement::ValueFormatter {
+        // Durations in nanoseconds, formatted as criterion formats wall time.
+        static WALL: criterion::measurement::WallTime = criterion::measurement::WallTime;
+        criterion::measurement::Measurement::formatter(&WALL)
+    }
+}
