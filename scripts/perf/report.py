@@ -75,8 +75,9 @@ def throughput():
             elif writing or name.endswith("-mem"):
                 copy = t.get("memcpy")
                 bound_name = "crc32c + memcpy"
-            elif group.endswith("MiB"):
-                # Records spanning blocks are assembled: one copy is unavoidable.
+            elif group.endswith(("32KiB", "MiB")):
+                # Records longer than a fragment (32 761 bytes) span blocks and
+                # are assembled: one copy is unavoidable.
                 copy = t.get("memcpy")
                 bound_name = "crc32c + memcpy (assembly)"
             else:
