@@ -4,8 +4,9 @@
 //! The log holds records of 100 B, 1000 B, 4000 B and 40,000 B in turn; every
 //! 64 MiB one payload byte is flipped (a checksum mismatch), one 4 KiB range
 //! is zeroed (a zero header or broken fragments), and the tail is torn. It
-//! is read in skip-corrupt mode from a file (page cache, no fsync) and from
-//! memory; the baselines are `read(2)` of the file in 32 KiB calls and
+//! is read in skip-corrupt mode from a file (page cache, no fsync), from a
+//! memory map of the file (`memmap2`, zero-copy), and from memory (through
+//! `io::Read`, and zero-copy from `Bytes`); the baselines are `read(2)` of the file in 32 KiB calls and
 //! CRC32C over the whole log in 32 KiB calls.
 //!
 //! Run: `cargo bench --bench recovery` (or `scripts/bench.sh recovery`).
@@ -21,7 +22,7 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
 #[path = "common/mod.rs"]
 mod common;
-use common::{bench_mode, manifest, payload_pool, Work};
+use common::{bench_mode, manifest, payload_pool, ThreadCpu, Work};
 
 const SIZES: [usize; 4] = [100, 1000, 4000, 40_000];
 
@@ -74,7 +75,7 @@ fn options() -> ReaderOptions {
     ReaderOptions::new().mode(RecoveryMode::SkipCorrupt)
 }
 
-fn recovery(c: &mut Criterion) {
+fn recovery(c: &mut Criterion<ThreadCpu>) {
     let target = if bench_mode() { 1 << 30 } else { 8 << 20 };
     let (log, sites) = damaged_log(target);
     let dir = tempfile::tempdir().unwrap();
@@ -141,6 +142,27 @@ fn recovery(c: &mut Criterion) {
     });
     works.push(work("skip-corrupt-file"));
 
+    let shared = bytes::Bytes::from(log.clone());
+    g.bench_function("skip-corrupt-bytes", |b| {
+        b.iter(|| {
+            let got = recover(&mut options().build_from_bytes(shared.clone()));
+            assert_eq!(got, (records, dropped));
+        })
+    });
+    works.push(work("skip-corrupt-bytes"));
+
+    g.bench_function("skip-corrupt-mmap", |b| {
+        b.iter(|| {
+            let file = File::open(&path).unwrap();
+            // SAFETY: the file is private to this benchmark and nothing
+            // modifies or truncates it while it is mapped.
+            let map = unsafe { memmap2::Mmap::map(&file) }.unwrap();
+            let got = recover(&mut options().build_from_bytes(bytes::Bytes::from_owner(map)));
+            assert_eq!(got, (records, dropped));
+        })
+    });
+    works.push(work("skip-corrupt-mmap"));
+
     g.bench_function("skip-corrupt-mem", |b| {
         b.iter(|| {
             let got = recover(&mut options().build(&log[..]));
@@ -154,7 +176,7 @@ fn recovery(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
-    config = Criterion::default().configure_from_args();
+    config = Criterion::default().with_measurement(ThreadCpu).configure_from_args();
     targets = recovery
 }
 criterion_main!(benches);

@@ -1,16 +1,20 @@
 //! Writer and reader throughput against the hardware bound, in one run.
 //!
-//! For every record size (100 B, 1 KiB, 32 KiB, 1 MiB) the same payload
+//! For every record size (100 B, 1 KiB, 32 761 B, 32 KiB, 1 MiB) the same payload
 //! bytes are
 //! - written by [`blocklog::Writer`] (legacy and recyclable) into memory and
 //!   into a real file (no fsync),
-//! - read back by [`blocklog::Reader`] from memory and from the file,
+//! - read back by [`blocklog::Reader`] from memory (`-mem`: through
+//!   `io::Read`; `-bytes`: zero-copy with `build_from_bytes`; `-bytes-ref`:
+//!   zero-copy, payloads lent by `next_record_ref`) and from the file,
 //! - checksummed with the `crc32c` crate in the same fragment-sized calls a
 //!   reader or writer must make (the checksum bound),
 //! - copied with a plain memcpy, and written/read with bare write(2)/read(2)
 //!   (the copy bound).
 //!
-//! Every benchmark reports payload bytes per second. `scripts/bench.sh`
+//! Times are CPU time of the benchmarking thread (see `common::ThreadCpu`),
+//! so that neighbours on a shared machine do not count. Every benchmark
+//! reports payload bytes per second. `scripts/bench.sh`
 //! turns criterion's estimates and the work manifest this bench writes
 //! (`$CARGO_TARGET_DIR/criterion/blocklog-work.tsv`) into records/s and the
 //! ratios to the bound.
@@ -30,12 +34,15 @@ use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughpu
 
 #[path = "common/mod.rs"]
 mod common;
-use common::{bench_mode, manifest, payload_pool, Work};
+use common::{bench_mode, manifest, payload_pool, ThreadCpu, Work};
 
 /// Record sizes measured.
-const SIZES: [(usize, &str); 4] = [
+/// 32 761 B is the largest record stored as one fragment (a whole block);
+/// 32 KiB records span two blocks.
+const SIZES: [(usize, &str); 5] = [
     (100, "100B"),
     (1024, "1KiB"),
+    (MAX_FRAGMENT_PAYLOAD, "32761B"),
     (32 * 1024, "32KiB"),
     (1 << 20, "1MiB"),
 ];
@@ -118,7 +125,7 @@ fn crc_bound(case: &Case) -> u32 {
     acc
 }
 
-fn bench_write(c: &mut Criterion, case: &Case, works: &mut Vec<Work>) {
+fn bench_write(c: &mut Criterion<ThreadCpu>, case: &Case, works: &mut Vec<Work>) {
     let group_name = format!("write-{}", case.label);
     let mut g = c.benchmark_group(&group_name);
     g.throughput(Throughput::Bytes(case.payload_bytes()));
@@ -207,7 +214,7 @@ fn count_records<R: Read>(mut r: Reader<R>) -> usize {
     n
 }
 
-fn bench_read(c: &mut Criterion, case: &Case, works: &mut Vec<Work>) {
+fn bench_read(c: &mut Criterion<ThreadCpu>, case: &Case, works: &mut Vec<Work>) {
     let group_name = format!("read-{}", case.label);
     let mut g = c.benchmark_group(&group_name);
     g.throughput(Throughput::Bytes(case.payload_bytes()));
@@ -255,6 +262,28 @@ fn bench_read(c: &mut Criterion, case: &Case, works: &mut Vec<Work>) {
         });
         works.push(case.work(format!("{group_name}/{fmt}-mem"), log.len()));
 
+        let shared = bytes::Bytes::from(log.clone());
+        g.bench_function(format!("{fmt}-bytes"), |b| {
+            b.iter(|| {
+                let r = ReaderOptions::new().build_from_bytes(shared.clone());
+                assert_eq!(count_records(r), case.count)
+            })
+        });
+        works.push(case.work(format!("{group_name}/{fmt}-bytes"), log.len()));
+
+        g.bench_function(format!("{fmt}-bytes-ref"), |b| {
+            b.iter(|| {
+                let mut r = ReaderOptions::new().build_from_bytes(shared.clone());
+                let mut n = 0;
+                while let Some((_, payload)) = r.next_record_ref().unwrap() {
+                    black_box(payload);
+                    n += 1;
+                }
+                assert_eq!(n, case.count)
+            })
+        });
+        works.push(case.work(format!("{group_name}/{fmt}-bytes-ref"), log.len()));
+
         g.bench_function(format!("{fmt}-file"), |b| {
             b.iter(|| {
                 let f = OpenOptions::new().read(true).open(path).unwrap();
@@ -266,7 +295,7 @@ fn bench_read(c: &mut Criterion, case: &Case, works: &mut Vec<Work>) {
     g.finish();
 }
 
-fn throughput(c: &mut Criterion) {
+fn throughput(c: &mut Criterion<ThreadCpu>) {
     let dir = tempfile::tempdir().unwrap();
     let mut works = Vec::new();
     for (size, label) in SIZES {
@@ -277,8 +306,9 @@ fn throughput(c: &mut Criterion) {
     manifest("throughput", &works);
 }
 
-fn config() -> Criterion {
+fn config() -> Criterion<ThreadCpu> {
     Criterion::default()
+        .with_measurement(ThreadCpu)
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2))
         .sample_size(20)
