@@ -741,7 +741,12 @@ impl<R: Read> Reader<R> {
     /// A checksummed record that is not a data fragment.
     fn on_non_data(&mut self, here: u64, end: u64, t: RecordType, payload: std::ops::Range<usize>) {
         if t.is_ignorable_unknown() {
-            if !self.counting
+            // Reported only when nothing earlier is still undecided (a record
+            // being assembled, damage being looked past), so that events stay
+            // in file order; inside such a span it is skipped silently.
+            let in_order = self.partial.is_none() && self.pending.is_none();
+            if in_order
+                && !self.counting
                 && decide(self.opts.mode, Situation::IgnorableRecord) == Action::Accept
             {
                 self.queue.push_back(Event::Benign(Benign {

@@ -688,3 +688,33 @@ fn recycled_log_mid_block_checksum_error_with_current_records_after_is_interior(
     want.remove(3);
     assert_eq!(skip.payloads(), want);
 }
+
+#[test]
+fn events_stay_in_file_order_around_an_ignorable_record() {
+    // An ignorable record between a FIRST and the FULL that interrupts it:
+    // the missing-last damage (lower offset) comes first; the ignorable
+    // record inside the undecided span is skipped silently.
+    let (mut log, offsets) = write_log(&[b"foo".to_vec(), b"meta".to_vec(), b"bar".to_vec()]);
+    log[6] = RecordType::First.to_byte();
+    fix_checksum(&mut log, 0);
+    let at = offsets[1] as usize;
+    log[at + 6] = 0x80 | 7;
+    fix_checksum(&mut log, at);
+    let run = read(&log, SkipCorrupt);
+    assert_eq!(run.payloads(), vec![b"bar".to_vec()]);
+    assert_eq!(run.dropped.len(), 1);
+    assert_eq!(run.dropped[0].reason, Reason::MissingLast);
+    assert!(run.benign.is_empty());
+    // Every event in file order.
+    let mut r = ReaderOptions::new().mode(SkipCorrupt).build(&log[..]);
+    let mut last = 0;
+    while let Some(ev) = r.next_event().unwrap() {
+        let start = match ev {
+            blocklog::Event::Record(r) => r.offset,
+            blocklog::Event::Dropped(d) => d.range.start,
+            blocklog::Event::Benign(b) => b.range.start,
+        };
+        assert!(start >= last);
+        last = start;
+    }
+}
