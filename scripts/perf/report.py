@@ -96,21 +96,31 @@ def recovery():
     if not work:
         return
     print("### Recovery of a damaged log (medians of one run)\n")
-    print("| bench | records/s | log GB/s | vs crc32c + read(2) |")
-    print("|---|---:|---:|---:|")
+    print("| bench | records/s | log GB/s | vs crc32c alone | vs bound | bound |")
+    print("|---|---:|---:|---:|---:|---|")
     t = {k: median_ns(k) for k in work}
-    base = None
-    crc = next((v for k, v in t.items() if k.endswith("/crc32c")), None)
-    rd = next((v for k, v in t.items() if k.endswith("/read2")), None)
-    if crc and rd:
-        base = crc + rd
+    base = {k.rsplit("/", 1)[1]: v for k, v in t.items()}
+    crc, rd, cp = base.get("crc32c"), base.get("read2"), base.get("memcpy")
     for k, ns in t.items():
         if ns is None:
             continue
         w = work[k]
         recs = int(w["records"]) / ns * 1e9
-        ratio = pct(base / ns) if base and not k.endswith(("/crc32c", "/read2")) else ""
-        print(f"| {k} | {recs / 1e6:.2f} M | {gbs(int(w['log_bytes']), ns):.2f} | {ratio} |")
+        name = k.rsplit("/", 1)[1]
+        if name in ("crc32c", "read2", "memcpy"):
+            print(f"| {k} (baseline) | | {gbs(int(w['log_bytes']), ns):.2f} | | | |")
+            continue
+        if name.endswith("-file"):
+            copy, bound_name = rd, "crc32c + read(2)"
+        elif name.endswith("-mem"):
+            copy, bound_name = cp, "crc32c + memcpy"
+        else:
+            copy, bound_name = cp, "crc32c + memcpy (assembly)"
+        ratio_crc = pct(crc / ns) if crc else ""
+        ratio = pct((crc + copy) / ns) if crc and copy else ""
+        print(
+            f"| {k} | {recs / 1e6:.2f} M | {gbs(int(w['log_bytes']), ns):.2f} | {ratio_crc} | {ratio} | {bound_name} |"
+        )
     print()
 
 
