@@ -6,7 +6,6 @@ use std::fs::File;
 use std::io::{self, IsTerminal, Read};
 use std::path::Path;
 
-use blocklog::format::RecordType;
 use blocklog::{Error, Event, Reader, ReaderOptions, RecoveryMode, Resync, Summary};
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -130,19 +129,28 @@ pub fn log_number_from_path(path: &Path) -> Option<u32> {
 /// A log number given to the reader says the log is recyclable (legacy
 /// records would be taken for a previous use), so a legacy log named
 /// `000004.log`, as LevelDB and RocksDB name them, must be read without one.
-/// A log is taken as recyclable when its first header (at offset 0) has a
-/// recyclable type: in a recycled file that is the current log's first
-/// record, or, when the current log wrote nothing yet, the previous use's,
-/// which the number from the name then rightly marks as stale.
+/// A log is taken as recyclable when a checksummed recyclable record appears
+/// in its first [`PROBE_BYTES`] (a legacy log never holds one). Looking past
+/// the first header matters: in a recycled file whose current log's first
+/// write was lost, the first recyclable records are the previous use's, and
+/// only the number from the name marks them as stale.
 pub fn default_log_number(path: &Path) -> Option<u32> {
     let number = log_number_from_path(path)?;
-    let mut header = [0u8; 7];
-    let mut file = File::open(path).ok()?;
-    file.read_exact(&mut header).ok()?;
-    RecordType::from_byte(header[6])
-        .is_recyclable()
-        .then_some(number)
+    let file = File::open(path).ok()?;
+    let mut probe = ReaderOptions::new()
+        .mode(RecoveryMode::SkipCorrupt)
+        .build(file.take(PROBE_BYTES));
+    while !probe.is_recyclable() {
+        match probe.next_event() {
+            Ok(Some(_)) => continue,
+            _ => break,
+        }
+    }
+    probe.is_recyclable().then_some(number)
 }
+
+/// How much of a file [`default_log_number`] reads to tell a recyclable log.
+pub const PROBE_BYTES: u64 = 1 << 20;
 
 /// An opened input file with its length.
 pub struct Input {
