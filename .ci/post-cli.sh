@@ -29,4 +29,9 @@ if [ "$status" != 1 ]; then
   exit 1
 fi
 test -s "$out/map.svg" || { echo "no map written"; exit 1; }
+set +e
+cargo run --quiet -- verify --map "$out/map.png" "$out"/scenarios/*.log > /dev/null
+set -e
+head -c 8 "$out/map.png" | od -An -tx1 | tr -d ' \n' | grep -q '^89504e470d0a1a0a$' || { echo "no PNG map written"; exit 1; }
+echo "PNG map: $(wc -c < "$out/map.png") bytes"
 echo "cli stage ok"

@@ -441,7 +441,7 @@ fn verify_summarises_and_exits_1_when_a_file_is_refused() {
     assert_eq!(code(&o), 0);
     assert!(stdout(&o).contains("SKIPPED"), "{}", stdout(&o));
 
-    // The map: SVG only, with the states named in its legend.
+    // The SVG map, with the states named in its legend.
     let map = dir.path().join("map.svg");
     let o = blocklog(&[
         "verify",
@@ -474,16 +474,141 @@ fn verify_summarises_and_exits_1_when_a_file_is_refused() {
     };
     assert_eq!(dropped_fill(&[clean.to_str().unwrap()]), 1);
     assert!(dropped_fill(&["--mode", "skip-corrupt", bad.to_str().unwrap()]) > 1);
-    let png = dir.path().join("map.png");
+    for bad_name in ["map.gif", "map"] {
+        let o = blocklog(&[
+            "verify",
+            "--map",
+            dir.path().join(bad_name).to_str().unwrap(),
+            clean.to_str().unwrap(),
+        ]);
+        assert_eq!(code(&o), 2, "{bad_name}");
+        assert!(stderr(&o).contains(".svg or .png"), "{}", stderr(&o));
+        assert!(o.stdout.is_empty(), "{bad_name}: nothing verified");
+    }
+}
+
+/// Decodes an RGB(A) PNG: (width, height, RGB pixels row by row).
+fn decode_png(bytes: &[u8]) -> (u32, u32, Vec<[u8; 3]>) {
+    let decoder = png::Decoder::new(bytes);
+    let mut reader = decoder.read_info().expect("a PNG header");
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).expect("a PNG frame");
+    assert_eq!(info.bit_depth, png::BitDepth::Eight);
+    let step = match info.color_type {
+        png::ColorType::Rgb => 3,
+        png::ColorType::Rgba => 4,
+        other => panic!("unexpected PNG colour type {other:?}"),
+    };
+    let pixels = buf[..info.buffer_size()]
+        .chunks(step)
+        .map(|p| [p[0], p[1], p[2]])
+        .collect();
+    (info.width, info.height, pixels)
+}
+
+#[test]
+fn verify_map_png_draws_the_strips_without_text() {
+    const VALID: [u8; 3] = [0x3a, 0xa6, 0x55];
+    const DAMAGED: [u8; 3] = [0xd6, 0x27, 0x28];
+    const UNREAD: [u8; 3] = [0xb9, 0xe0, 0xbf];
+    let dir = tempfile::tempdir().unwrap();
+    // Over 64 blocks: two rows of cells per file.
+    let (bytes, records) = log_of(400);
+    let blocks = bytes.len().div_ceil(BLOCK_SIZE);
+    assert!((65..=128).contains(&blocks), "{blocks} blocks");
+    let clean = write(dir.path(), "clean.log", &bytes);
+    let mut damaged = bytes.clone();
+    // Damage half way: valid records before it, unread ones after.
+    let off = records[records.len() / 2].0 as usize;
+    damaged[off + HEADER_SIZE + 1] ^= 1;
+    let bad = write(dir.path(), "bad.log", &damaged);
+
+    let map = dir.path().join("out.png");
     let o = blocklog(&[
         "verify",
         "--map",
-        png.to_str().unwrap(),
+        map.to_str().unwrap(),
         clean.to_str().unwrap(),
+        bad.to_str().unwrap(),
     ]);
-    assert_eq!(code(&o), 2);
-    assert!(stderr(&o).contains("only SVG"), "{}", stderr(&o));
-    assert!(!png.exists());
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    // stdout is the summary, as without a map; the legend is on stderr.
+    let plain = blocklog(&["verify", clean.to_str().unwrap(), bad.to_str().unwrap()]);
+    assert_eq!(stdout(&o), stdout(&plain));
+    let err = stderr(&o);
+    assert!(
+        err.contains(
+            "legend swatches, left to right: valid records, padding / zero fill, \
+             stale (previous use), dropped damage, damage (refused or beyond the stop), \
+             intact but not read (after the stop); strips, top to bottom: "
+        ),
+        "{err}"
+    );
+    assert!(err.contains("clean.log ("), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+
+    let png_bytes = fs::read(&map).unwrap();
+    assert!(png_bytes.starts_with(b"\x89PNG\r\n\x1a\n"));
+    let (width, height, pixels) = decode_png(&png_bytes);
+    // docs/cli.md: 936 wide; 20 + 36 (legend) + per file 16 + 26 per row + 4, + 20.
+    let rows = blocks.div_ceil(64) as u32;
+    let file_h = 16 + 26 * rows + 4;
+    assert_eq!((width, height), (936, 20 + 36 + 2 * file_h + 20));
+    let px = |x: u32, y: u32| pixels[(y * width + x) as usize];
+    let count = |y0: u32, y1: u32, colour: [u8; 3]| {
+        (y0..y1)
+            .flat_map(|y| (0..width).map(move |x| (x, y)))
+            .filter(|&(x, y)| px(x, y) == colour)
+            .count()
+    };
+    // The legend: six swatches, 48 wide with a gap of 12, in legend order.
+    let legend = [
+        VALID,
+        [0xd4, 0xd4, 0xd4],
+        [0x8c, 0xb4, 0xd9],
+        [0xf5, 0x9a, 0x23],
+        DAMAGED,
+        UNREAD,
+    ];
+    for (i, colour) in legend.iter().enumerate() {
+        assert_eq!(px(20 + 60 * i as u32 + 24, 28), *colour, "swatch {i}");
+    }
+    // The strips: the clean log is valid throughout (no damage at all); the
+    // refused log is valid up to the damage, and intact but unread after it.
+    let first = (20 + 36, 20 + 36 + file_h);
+    let second = (first.1, first.1 + file_h);
+    let cells = (blocks * 12) as f64; // 12 px of colour per cell
+    assert!(count(first.0, first.1, VALID) as f64 > cells * 22.0 * 0.7);
+    assert_eq!(count(first.0, first.1, DAMAGED), 0);
+    assert_eq!(count(first.0, first.1, UNREAD), 0);
+    assert!(count(second.0, second.1, DAMAGED) > 0);
+    assert!(count(second.0, second.1, VALID) as f64 > cells * 22.0 * 0.3);
+    assert!(count(second.0, second.1, UNREAD) as f64 > cells * 22.0 * 0.3);
+    // The cell holding the damage has a red border: 14 px per cell, 64 a row.
+    let cell = (off / BLOCK_SIZE) as u32;
+    let (x0, y0) = (20 + 14 * (cell % 64), second.0 + 16 + 26 * (cell / 64));
+    assert_eq!(px(x0, y0 + 11), DAMAGED);
+    assert_eq!(
+        px(x0 + 14 + 6, y0 + 11),
+        UNREAD,
+        "the next cell is not read"
+    );
+
+    // Skip-corrupt drops the damage: orange instead of red.
+    let o = blocklog(&[
+        "verify",
+        "--mode",
+        "skip-corrupt",
+        "--map",
+        map.to_str().unwrap(),
+        bad.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let (_, height, pixels) = decode_png(&fs::read(&map).unwrap());
+    assert_eq!(height, 20 + 36 + file_h + 20);
+    let strip = &pixels[(width * 56) as usize..];
+    assert!(strip.contains(&[0xf5, 0x9a, 0x23]));
+    assert!(!strip.contains(&DAMAGED));
 }
 
 /// Records as (offset, payload).
@@ -1003,5 +1128,38 @@ fn dump_json_reads_the_engines_own_logs() {
             assert_eq!(end["outcome"], "error");
             assert!(end["error"].as_str().unwrap().contains("zstd"), "{end}");
         }
+    }
+}
+
+#[test]
+fn dump_of_a_recycled_file_whose_first_write_was_lost_shows_no_stale_records() {
+    // Log 9 wrote over log 8's file, but its first block never reached the
+    // disk (zeros): the number in the name still marks log 8's records stale.
+    let dir = tempfile::tempdir().unwrap();
+    let mut old = WriterOptions::new().recyclable(8).build(Vec::new());
+    while old.offset() < 3 * BLOCK_SIZE as u64 {
+        old.add_record(&[b'o'; 500]).unwrap();
+    }
+    let mut bytes = old.into_inner().unwrap();
+    bytes[..BLOCK_SIZE].fill(0);
+    // Without the number from the name, log 8's records would be read as the log.
+    let plain = write(dir.path(), "wal.log", &bytes);
+    let o = blocklog(&[
+        "dump",
+        "--json",
+        "--mode",
+        "skip-corrupt",
+        plain.to_str().unwrap(),
+    ]);
+    assert!(json_lines(&o).last().unwrap()["records"].as_u64().unwrap() > 0);
+    let path = write(dir.path(), "000009.log", &bytes);
+    for mode in ["tolerate-tail", "absolute", "point-in-time", "skip-corrupt"] {
+        let o = blocklog(&["dump", "--json", "--mode", mode, path.to_str().unwrap()]);
+        let lines = json_lines(&o);
+        assert!(
+            lines.iter().all(|l| l["kind"] != "record"),
+            "{mode}: a previous use's record was printed as this log's"
+        );
+        assert_eq!(lines.last().unwrap()["records"], 0);
     }
 }

@@ -128,8 +128,9 @@ struct VerifyArgs {
     mode: ModeArg,
     #[command(flatten)]
     read: ReadOpts,
-    /// Draw each file as a strip of blocks coloured by state (SVG).
-    #[arg(long, value_name = "FILE.svg")]
+    /// Draw each file as a strip of blocks coloured by state: FILE.svg with
+    /// labels, or FILE.png of shapes only (legend order printed on stderr).
+    #[arg(long, value_name = "FILE.svg|FILE.png")]
     map: Option<PathBuf>,
     /// The log files.
     #[arg(required = true)]

@@ -11,6 +11,7 @@ use std::path::Path;
 
 use blocklog::format::BLOCK_SIZE;
 use blocklog::{BenignKind, Damage, Event};
+use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
@@ -245,29 +246,157 @@ const CELL_W: i32 = 14;
 const CELL_H: i32 = 22;
 const ROW_GAP: i32 = 4;
 const LEGEND_H: i32 = 80;
+/// PNG legend: swatch size and the gap between swatches.
+const SWATCH_W: i32 = 48;
+const SWATCH_H: i32 = 16;
+const SWATCH_GAP: i32 = 12;
+/// PNG: the legend row (swatches and the space under them).
+const PNG_LEGEND_H: i32 = SWATCH_H + 20;
+/// PNG: above each file's strip, a rule that separates it from the last.
+const PNG_FILE_HEAD: i32 = 16;
+const PNG_FILE_TAIL: i32 = 4;
+/// PNG maps taller than this are refused (the bitmap is held in memory:
+/// at most about 90 MB); an SVG map has no such limit.
+pub const PNG_MAX_HEIGHT: i32 = 32_768;
 
-fn file_height(map: &FileMap) -> i32 {
-    // title, subtitle, rows, totals line, gap
-    24 + 20 + map.rows() as i32 * (CELL_H + ROW_GAP) + 26 + 20
+/// What `--map` writes, from the file name's extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MapFormat {
+    /// SVG, with titles, labels and a legend in words.
+    Svg,
+    /// PNG, shapes only (no font is needed): strips and legend swatches.
+    Png,
 }
 
-/// Draws `maps` into an SVG file at `path`.
-pub fn draw(path: &Path, maps: &[FileMap]) -> Result<(), CliError> {
-    check_svg_path(path)?;
-    let height = MARGIN * 2 + LEGEND_H + maps.iter().map(file_height).sum::<i32>();
-    let root = SVGBackend::new(path, (WIDTH as u32, height as u32)).into_drawing_area();
-    draw_all(&root, maps).map_err(|e| plot_error(path, e))?;
+/// The map format for `path`: `.svg` or `.png`, else a usage error.
+pub fn map_format(path: &Path) -> Result<MapFormat, CliError> {
+    match path.extension().and_then(|e| e.to_str()) {
+        Some(e) if e.eq_ignore_ascii_case("svg") => Ok(MapFormat::Svg),
+        Some(e) if e.eq_ignore_ascii_case("png") => Ok(MapFormat::Png),
+        _ => Err(CliError::usage(format!(
+            "cannot draw {}: the file name must end in .svg or .png",
+            path.display()
+        ))),
+    }
+}
+
+/// Where things go: the SVG map has text, the PNG map only shapes, so it
+/// leaves out the title lines, the row labels and the legend's words.
+#[derive(Debug, Clone, Copy)]
+struct Layout {
+    text: bool,
+}
+
+impl Layout {
+    fn width(self) -> i32 {
+        if self.text {
+            WIDTH
+        } else {
+            2 * MARGIN + COLUMNS as i32 * CELL_W
+        }
+    }
+
+    fn height(self, maps: &[FileMap]) -> i32 {
+        let legend = if self.text { LEGEND_H } else { PNG_LEGEND_H };
+        MARGIN * 2 + legend + maps.iter().map(|m| self.file_height(m)).sum::<i32>()
+    }
+
+    fn file_height(self, map: &FileMap) -> i32 {
+        let rows = map.rows() as i32 * (CELL_H + ROW_GAP);
+        if self.text {
+            // title, subtitle, rows, totals line, gap
+            24 + 20 + rows + 26 + 20
+        } else {
+            PNG_FILE_HEAD + rows + PNG_FILE_TAIL
+        }
+    }
+
+    /// Where the strips start, left.
+    fn strip_x(self) -> i32 {
+        MARGIN + if self.text { LABEL_W } else { 0 }
+    }
+
+    /// Legend swatch `i`: top left corner and width.
+    fn swatch(self, i: usize) -> (i32, i32, i32) {
+        let i = i as i32;
+        if self.text {
+            // Two rows of three, each box followed by its label.
+            (MARGIN + (i % 3) * 340, MARGIN + 28 + (i / 3) * 24, 16)
+        } else {
+            // One row, left to right in `State::ALL` order.
+            (MARGIN + i * (SWATCH_W + SWATCH_GAP), MARGIN, SWATCH_W)
+        }
+    }
+}
+
+/// Draws `maps` into `path`: SVG or PNG by the file name's extension.
+pub fn draw(path: &Path, maps: &[FileMap]) -> Result<MapFormat, CliError> {
+    let format = map_format(path)?;
+    let layout = Layout {
+        text: format == MapFormat::Svg,
+    };
+    let (width, height) = (layout.width(), layout.height(maps));
+    let size = (width as u32, height as u32);
+    match format {
+        MapFormat::Svg => render(
+            SVGBackend::new(path, size).into_drawing_area(),
+            path,
+            maps,
+            layout,
+        )?,
+        MapFormat::Png => {
+            if height > PNG_MAX_HEIGHT {
+                return Err(CliError::usage(format!(
+                    "cannot draw {}: a PNG map of these files would be {height} pixels tall \
+                     (at most {PNG_MAX_HEIGHT}); write FILE.svg, or map fewer files",
+                    path.display()
+                )));
+            }
+            render(
+                BitMapBackend::new(path, size).into_drawing_area(),
+                path,
+                maps,
+                layout,
+            )?
+        }
+    }
+    Ok(format)
+}
+
+/// The line that tells what a PNG map (which has no text) shows.
+pub fn png_legend(maps: &[FileMap]) -> String {
+    let legend: Vec<&str> = State::ALL.iter().map(|s| s.label()).collect();
+    let strips: Vec<&str> = maps.iter().map(|m| m.title.as_str()).collect();
+    format!(
+        "legend swatches, left to right: {}; strips, top to bottom: {}",
+        legend.join(", "),
+        if strips.is_empty() {
+            "none".to_string()
+        } else {
+            strips.join(", ")
+        }
+    )
+}
+
+fn render<DB: DrawingBackend>(
+    root: DrawingArea<DB, Shift>,
+    path: &Path,
+    maps: &[FileMap],
+    layout: Layout,
+) -> Result<(), CliError> {
+    draw_all(&root, maps, layout).map_err(|e| plot_error(path, e))?;
     root.present().map_err(|e| plot_error(path, e))?;
     Ok(())
 }
 
-/// Refuses anything but an `.svg` path, with the reason.
+/// Refuses anything but an `.svg` path, with the reason (charts need text).
 pub fn check_svg_path(path: &Path) -> Result<(), CliError> {
     match path.extension().and_then(|e| e.to_str()) {
         Some(e) if e.eq_ignore_ascii_case("svg") => Ok(()),
         Some(e) if e.eq_ignore_ascii_case("png") => Err(CliError::usage(format!(
-            "cannot draw {}: only SVG output is supported (PNG would need a font rasteriser \
-             and system fonts); write FILE.svg and convert it, e.g. with rsvg-convert",
+            "cannot draw {}: only SVG output is supported for charts (a chart needs text, and \
+             PNG text would need a font rasteriser and system fonts); write FILE.svg and convert \
+             it, e.g. with rsvg-convert",
             path.display()
         ))),
         _ => Err(CliError::usage(format!(
@@ -282,56 +411,76 @@ pub fn plot_error<E: std::fmt::Debug>(path: &Path, e: E) -> CliError {
     CliError::usage(format!("cannot write {}: {e:?}", path.display()))
 }
 
-type Area<'a> = DrawingArea<SVGBackend<'a>, plotters::coord::Shift>;
-type DrawResult =
-    Result<(), DrawingAreaErrorKind<<SVGBackend<'static> as DrawingBackend>::ErrorType>>;
+type DrawResult<DB> = Result<(), DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
 
-fn draw_all(root: &Area<'_>, maps: &[FileMap]) -> DrawResult {
+/// Draws the maps; text (titles, labels, legend words) only when
+/// `layout.text`, so the bitmap backend never needs a font.
+fn draw_all<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    maps: &[FileMap],
+    layout: Layout,
+) -> DrawResult<DB> {
+    let text = |t: String, at: (i32, i32), style: TextStyle<'_>| -> DrawResult<DB> {
+        if layout.text {
+            root.draw(&Text::new(t, at, style))?;
+        }
+        Ok(())
+    };
     root.fill(&WHITE)?;
     let title = ("sans-serif", 20).into_font().style(FontStyle::Bold);
-    root.draw(&Text::new(
+    text(
         "blocklog verify: log map (each cell is a block; colours show what the mode did with its bytes; \
-         a cell holding damage has a thick border)",
+         a cell holding damage has a thick border)"
+            .to_string(),
         (MARGIN, MARGIN),
-        ("sans-serif", 15).into_font(),
-    ))?;
-    // Legend, in two rows of three.
+        ("sans-serif", 15).into_font().into(),
+    )?;
     for (i, state) in State::ALL.iter().enumerate() {
-        let x = MARGIN + (i as i32 % 3) * 340;
-        let y = MARGIN + 28 + (i as i32 / 3) * 24;
+        let (x, y, w) = layout.swatch(i);
         root.draw(&Rectangle::new(
-            [(x, y), (x + 16, y + 16)],
+            [(x, y), (x + w, y + SWATCH_H)],
             state.color().filled(),
         ))?;
         root.draw(&Rectangle::new(
-            [(x, y), (x + 16, y + 16)],
+            [(x, y), (x + w, y + SWATCH_H)],
             BLACK.stroke_width(1),
         ))?;
-        root.draw(&Text::new(
-            state.label(),
-            (x + 24, y + 1),
-            ("sans-serif", 14).into_font(),
-        ))?;
+        text(
+            state.label().to_string(),
+            (x + w + 8, y + 1),
+            ("sans-serif", 14).into_font().into(),
+        )?;
     }
-    let mut y = MARGIN + LEGEND_H;
+    let mut y = MARGIN + if layout.text { LEGEND_H } else { PNG_LEGEND_H };
+    let strip_x = layout.strip_x();
     for map in maps {
-        root.draw(&Text::new(map.title.clone(), (MARGIN, y), title.clone()))?;
-        y += 24;
-        let cell_desc = if map.cell_bytes == BLOCK_SIZE as u64 {
-            "1 cell = 1 block (32 KiB)".to_string()
+        if layout.text {
+            text(map.title.clone(), (MARGIN, y), title.clone().into())?;
+            y += 24;
+            let cell_desc = if map.cell_bytes == BLOCK_SIZE as u64 {
+                "1 cell = 1 block (32 KiB)".to_string()
+            } else {
+                format!(
+                    "1 cell = {} blocks ({})",
+                    map.cell_bytes / BLOCK_SIZE as u64,
+                    human_bytes(map.cell_bytes)
+                )
+            };
+            text(
+                format!("{}; {cell_desc}", map.subtitle),
+                (MARGIN, y),
+                ("sans-serif", 14).into_font().into(),
+            )?;
+            y += 20;
         } else {
-            format!(
-                "1 cell = {} blocks ({})",
-                map.cell_bytes / BLOCK_SIZE as u64,
-                human_bytes(map.cell_bytes)
-            )
-        };
-        root.draw(&Text::new(
-            format!("{}; {cell_desc}", map.subtitle),
-            (MARGIN, y),
-            ("sans-serif", 14).into_font(),
-        ))?;
-        y += 20;
+            // A rule across the strip's width separates the files.
+            let strip_w = COLUMNS as i32 * CELL_W;
+            root.draw(&Rectangle::new(
+                [(strip_x, y + 6), (strip_x + strip_w, y + 8)],
+                RGBColor(0x40, 0x40, 0x40).filled(),
+            ))?;
+            y += PNG_FILE_HEAD;
+        }
         let label = ("sans-serif", 12)
             .into_font()
             .color(&RGBColor(0x55, 0x55, 0x55))
@@ -340,17 +489,17 @@ fn draw_all(root: &Area<'_>, maps: &[FileMap]) -> DrawResult {
         for row in 0..map.rows() {
             let first_cell = row * columns;
             let offset = first_cell * map.cell_bytes;
-            root.draw(&Text::new(
+            text(
                 format!("block {}", offset / BLOCK_SIZE as u64),
-                (MARGIN + LABEL_W - 8, y + CELL_H / 2),
+                (strip_x - 8, y + CELL_H / 2),
                 label.clone(),
-            ))?;
+            )?;
             for col in 0..columns {
                 let cell = (first_cell + col) as usize;
                 let Some(runs) = map.cells.get(cell) else {
                     break;
                 };
-                let x0 = MARGIN + LABEL_W + col as i32 * cell_w;
+                let x0 = strip_x + col as i32 * cell_w;
                 let full = cell_w - 2;
                 let scale = full as f64 / map.cell_bytes as f64;
                 // The last cell is as wide as the part of the file it holds.
@@ -388,17 +537,21 @@ fn draw_all(root: &Area<'_>, maps: &[FileMap]) -> DrawResult {
             }
             y += CELL_H + ROW_GAP;
         }
-        let totals: Vec<String> = State::ALL
-            .iter()
-            .filter(|s| map.total(**s) > 0)
-            .map(|s| format!("{}: {}", s.label(), human_bytes(map.total(*s))))
-            .collect();
-        root.draw(&Text::new(
-            totals.join(" | "),
-            (MARGIN, y + 4),
-            ("sans-serif", 13).into_font(),
-        ))?;
-        y += 26 + 20;
+        if layout.text {
+            let totals: Vec<String> = State::ALL
+                .iter()
+                .filter(|s| map.total(**s) > 0)
+                .map(|s| format!("{}: {}", s.label(), human_bytes(map.total(*s))))
+                .collect();
+            text(
+                totals.join(" | "),
+                (MARGIN, y + 4),
+                ("sans-serif", 13).into_font().into(),
+            )?;
+            y += 26 + 20;
+        } else {
+            y += PNG_FILE_TAIL;
+        }
     }
     Ok(())
 }

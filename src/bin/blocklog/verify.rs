@@ -33,7 +33,7 @@ const MAX_LISTED: usize = 20;
 /// Runs `verify`; returns the exit status.
 pub fn run(o: &VerifyOptions) -> Result<u8, CliError> {
     if let Some(path) = &o.map {
-        map::check_svg_path(path)?;
+        map::map_format(path)?;
     }
     let mut out = BufWriter::new(io::stdout().lock());
     let mut status = EXIT_OK;
@@ -58,8 +58,13 @@ pub fn run(o: &VerifyOptions) -> Result<u8, CliError> {
     }
     out.flush().map_err(stdout_error)?;
     if let Some(path) = &o.map {
-        map::draw(path, &maps)?;
-        let _ = writeln!(io::stderr(), "map written to {}", path.display());
+        // stdout holds the summary; the PNG map's legend (it has no text)
+        // goes to stderr with the notice.
+        let note = match map::draw(path, &maps)? {
+            map::MapFormat::Svg => String::new(),
+            map::MapFormat::Png => format!(" ({})", map::png_legend(&maps)),
+        };
+        let _ = writeln!(io::stderr(), "map written to {}{note}", path.display());
     }
     Ok(status)
 }
