@@ -66,7 +66,7 @@ fn recover<R: Read>(reader: &mut Reader<R>) -> (u64, u64) {
                 records += 1;
             }
             Event::Dropped(_) => dropped += 1,
-            Event::Benign(_) => {}
+            _ => {}
         }
     }
     (records, dropped)

@@ -36,6 +36,39 @@ pub enum Error {
         damage: Damage,
     },
 
+    /// A record is larger than the limit in force (the reader's or the
+    /// writer's `max_record_size`). A limit, not damage: the record may be
+    /// intact; raise the limit to read (or write) it.
+    #[error("record at offset {offset} is larger than the limit of {limit} bytes")]
+    RecordTooLarge {
+        /// Offset of the record (for a writer: where it would have begun).
+        offset: u64,
+        /// The limit in force.
+        limit: usize,
+    },
+
+    /// A recyclable record follows damage in a log whose number is not
+    /// known: it could be the current use's or the file's previous use's.
+    /// Give the number (the file name's) with `ReaderOptions::log_number`.
+    #[error(
+        "recyclable record at offset {offset} follows damage and the log number is unknown: \
+         give the log number (from the file name) to tell it from a previous use"
+    )]
+    UnknownLogNumber {
+        /// Offset of the record.
+        offset: u64,
+    },
+
+    /// A caller broke an API contract (the decoder fed bytes of the wrong
+    /// size, a writer opened at a wrong offset).
+    #[error("invalid input at offset {offset}: {what}")]
+    InvalidInput {
+        /// The offset concerned.
+        offset: u64,
+        /// What was wrong.
+        what: &'static str,
+    },
+
     /// The log uses a compression this build cannot read.
     #[error(
         "record at offset {offset} sets compression type {compression} ({}), {}",

@@ -1,11 +1,12 @@
 //! The sans-IO core: splitting a record into fragments at a block position
 //! (writer side) and parsing one physical record out of a block (reader side).
 //!
-//! Nothing here reads or writes; the [`Writer`](crate::Writer) and
-//! [`Reader`](crate::Reader) drive these functions over `std::io`.
+//! Nothing here reads or writes; the [`Writer`](crate::Writer) and the
+//! [`Decoder`](crate::decode::Decoder) drive these functions.
 
 use std::ops::Range;
 
+use crate::decode::Format;
 use crate::format::{
     Fragment, Header, RecordType, BLOCK_SIZE, HEADER_SIZE, RECYCLABLE_HEADER_SIZE,
 };
@@ -216,53 +217,167 @@ fn truncated_header(bytes: &[u8]) -> Parsed {
     }
 }
 
-/// Whether a checksummed record found while scanning counts as a place to
-/// resume: a known type, and for recyclable types the expected log number
-/// (any, when none is known yet); in a recyclable log, no legacy data fragment.
-pub(crate) fn acceptable(header: &Header, recyclable_log: bool, expected_log: Option<u32>) -> bool {
-    if !header.record_type.is_known() {
-        return false;
+/// What the byte scan accepts as a place to resume: a checksummed
+/// physical record of a known type that this log could hold at that
+/// position.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Candidates {
+    /// The log's format so far: in a legacy log recyclable records are out
+    /// of place, in a recyclable log legacy data fragments are.
+    pub(crate) format: Format,
+    /// The current use's log number, when known: recyclable records must carry it.
+    pub(crate) log_number: Option<u32>,
+    /// Only records that can start a logical record (FULL, FIRST, metadata).
+    pub(crate) starts_only: bool,
+}
+
+impl Candidates {
+    /// The cheap tests, on the header bytes at `q` of `block` alone: type,
+    /// format, log number, and where the length says the record ends (a
+    /// writer ends every FIRST and MIDDLE exactly at its block's end, and
+    /// begins every MIDDLE and LAST at a block's start).
+    #[inline]
+    fn plausible(&self, block: &[u8], q: usize, limit: usize) -> bool {
+        let t = RecordType::from_byte(block[q + 6]);
+        if !t.is_known() {
+            return false;
+        }
+        let recyclable = t.is_recyclable();
+        match self.format {
+            Format::Legacy if recyclable => return false,
+            Format::Recyclable if !recyclable && t.fragment().is_some() => return false,
+            _ => {}
+        }
+        let hsize = t.header_size();
+        if q + hsize > limit {
+            return false;
+        }
+        if let (true, Some(n)) = (recyclable, self.log_number) {
+            // Before the format is fixed, another number's record is still
+            // worth a checksum: it is evidence of a recycled file.
+            if block[q + 7..q + 11] != n.to_le_bytes() && self.format != Format::Unknown {
+                return false;
+            }
+        }
+        let end = q + hsize + usize::from(u16::from_le_bytes([block[q + 4], block[q + 5]]));
+        match t.fragment() {
+            _ if end > limit => false,
+            None | Some(Fragment::Full) => true,
+            Some(Fragment::First) => end == BLOCK_SIZE,
+            Some(Fragment::Middle) => !self.starts_only && q == 0 && end == BLOCK_SIZE,
+            Some(Fragment::Last) => !self.starts_only && q == 0,
+        }
     }
-    if recyclable_log && header.log_number.is_none() && header.record_type.fragment().is_some() {
-        // A legacy data fragment cannot belong to a recyclable log's current use.
-        return false;
-    }
-    match (header.log_number, expected_log) {
-        (Some(n), Some(e)) => n == e,
-        _ => true,
+
+    /// Whether a checksummed record at `q` is acceptable (the format and
+    /// log-number tests of [`plausible`](Candidates::plausible)).
+    pub(crate) fn accepts(&self, header: &Header, _q: usize) -> bool {
+        if !header.record_type.is_known() {
+            return false;
+        }
+        let recyclable = header.log_number.is_some();
+        match self.format {
+            Format::Legacy if recyclable => return false,
+            Format::Recyclable if !recyclable && header.record_type.fragment().is_some() => {
+                return false
+            }
+            _ => {}
+        }
+        match (header.log_number, self.log_number) {
+            (Some(n), Some(e)) => n == e,
+            _ => true,
+        }
     }
 }
 
-/// Searches `block[from..]` byte by byte for the first position holding a
-/// checksummed physical record of a known type (see [`acceptable`]). Cheap
-/// tests (type byte, log number, length) run before the checksum, so a
-/// random byte costs a few comparisons and about one position in seventy a
-/// checksum.
-pub(crate) fn scan(
-    block: &[u8],
-    from: usize,
-    recyclable_log: bool,
-    expected_log: Option<u32>,
-    starts_only: bool,
-) -> Option<(usize, Header)> {
+/// What the byte scan found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Scan {
+    /// An acceptable record at this position.
+    Found(usize, Header),
+    /// None in the rest of the block.
+    NotFound,
+    /// None, but a checksummed recyclable record of another log number at
+    /// this position (the log's format is not fixed yet): the file was
+    /// recycled, and this is its previous use.
+    Stale(usize),
+    /// The checksum budget ran out before the end of the block.
+    GaveUp,
+}
+
+/// Checksum work the byte scan may spend in one block. Candidates whose
+/// end is followed by something header-like (a known or zero type byte,
+/// the block's end, its trailer or the end of the data) are *strong*: a
+/// record a writer wrote is always followed that way unless the bytes after
+/// it are damaged too. When the strong budget runs out the scan gives up;
+/// weak candidates are checked only while their smaller budget lasts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ScanBudget {
+    strong: usize,
+    weak: usize,
+}
+
+impl ScanBudget {
+    /// A block's budget: 128 blocks' worth of checksummed bytes for strong
+    /// candidates, 16 for weak ones. A damaged block of random bytes
+    /// followed by zeros (a torn write of random data) uses up to a quarter
+    /// of it; a byte pattern that passes the cheap tests at every position
+    /// (a file of 0x0B bytes, before any record fixed the format) at most
+    /// all of it: about 4 MiB of checksum per 32 KiB block.
+    pub(crate) const BLOCK: ScanBudget = ScanBudget {
+        strong: 128 * BLOCK_SIZE,
+        weak: 16 * BLOCK_SIZE,
+    };
+}
+
+/// Whether what follows a candidate ending at `end` looks like the next
+/// unit of a log: the end of the data or of the block, a trailer, or a
+/// header whose type byte is known or zero.
+#[inline]
+fn followed_like_a_log(block: &[u8], end: usize, limit: usize) -> bool {
+    end + HEADER_SIZE > limit || BLOCK_SIZE - end < HEADER_SIZE || {
+        let t = RecordType::from_byte(block[end + 6]);
+        t == RecordType::Zero || t.is_known() || t.is_ignorable_unknown()
+    }
+}
+
+/// Searches `block[from..]` byte by byte for the first position holding an
+/// acceptable checksummed physical record (see [`Candidates`]). Cheap tests
+/// run before the checksum, and the checksummed bytes are taken from
+/// `budget` (see [`ScanBudget`]), so adversarial garbage costs a bounded
+/// amount of work per block.
+pub(crate) fn scan(block: &[u8], from: usize, cands: Candidates, budget: &mut ScanBudget) -> Scan {
     let limit = block.len().min(BLOCK_SIZE);
+    let recyclable = cands.format == Format::Recyclable;
+    let mut stale = None;
     let mut q = from;
     while q + HEADER_SIZE <= limit {
-        let t = RecordType::from_byte(block[q + 6]);
-        let plausible = t.is_known()
-            && (!starts_only || t.fragment().is_none_or(Fragment::starts_record))
-            && q + t.header_size() + (u16::from_le_bytes([block[q + 4], block[q + 5]]) as usize)
-                <= limit;
-        if plausible {
-            if let Parsed::Record { header, .. } = parse_at(block, q, recyclable_log) {
-                if acceptable(&header, recyclable_log, expected_log) {
-                    return Some((q, header));
+        if cands.plausible(block, q, limit) {
+            let t = RecordType::from_byte(block[q + 6]);
+            let len = usize::from(u16::from_le_bytes([block[q + 4], block[q + 5]]));
+            let cost = len + 1;
+            let left = if followed_like_a_log(block, q + t.header_size() + len, limit) {
+                &mut budget.strong
+            } else {
+                &mut budget.weak
+            };
+            if cost <= *left {
+                *left -= cost;
+                if let Parsed::Record { header, .. } = parse_at(block, q, recyclable) {
+                    if cands.accepts(&header, q) {
+                        return Scan::Found(q, header);
+                    }
+                    if header.log_number.is_some() && stale.is_none() {
+                        stale = Some(q);
+                    }
                 }
+            } else if budget.strong < cost {
+                return Scan::GaveUp;
             }
         }
         q += 1;
     }
-    None
+    stale.map_or(Scan::NotFound, Scan::Stale)
 }
 
 #[cfg(test)]

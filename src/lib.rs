@@ -35,7 +35,7 @@
 //!     match event {
 //!         Event::Record(r) => records.push(r.payload),
 //!         Event::Dropped(d) => println!("dropped {d}"), // tail truncated-payload damage at ...
-//!         Event::Benign(_) => {}
+//!         _ => {} // benign regions, a point-in-time stop
 //!     }
 //! }
 //! assert_eq!(records.len(), 2);
@@ -50,18 +50,26 @@
 #![warn(missing_docs)]
 
 mod compression;
+pub mod decode;
 pub mod error;
 pub mod format;
 mod fragment;
+pub mod options;
 pub mod policy;
 pub mod reader;
 pub mod report;
+pub mod tail;
 pub mod writer;
 
+pub use decode::Decoder;
 pub use error::{Error, Result};
+pub use options::{LogFormat, ReaderOptions, DEFAULT_MAX_RECORD_SIZE, DEFAULT_MAX_TORN_TAIL};
 pub use policy::{decide, Action, RecoveryMode, Resync, Situation};
-pub use reader::{Reader, ReaderOptions, DEFAULT_MAX_RECORD_SIZE};
-pub use report::{Benign, BenignKind, Damage, Event, Outcome, Position, Reason, Record, Summary};
+pub use reader::Reader;
+pub use report::{
+    Benign, BenignKind, Damage, Event, Outcome, Position, Reason, Record, Stop, Summary,
+};
+pub use tail::TailReader;
 pub use writer::{SyncData, Writer, WriterOptions};
 
 /// The README's examples, compiled and run as doctests.

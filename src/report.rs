@@ -8,9 +8,13 @@ use bytes::Bytes;
 
 /// A logical record as the reader returns it.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Record {
     /// File offset of the header of the record's first fragment.
     pub offset: u64,
+    /// File offset just after the record's last fragment: where the next
+    /// unit of the log begins (or its block's trailer).
+    pub end: u64,
     /// The record's payload, as written.
     pub payload: Bytes,
 }
@@ -33,12 +37,14 @@ pub enum Reason {
     MissingLast,
     /// A recyclable record carrying another log number, with current records after it.
     StaleLogNumber,
+    /// A checksummed record of the other header format than the one the
+    /// log's first record fixed (a recyclable record in a legacy log), or
+    /// than the caller stated.
+    MixedFormat,
     /// The log ends inside a header.
     TruncatedHeader,
     /// The log ends inside a payload.
     TruncatedPayload,
-    /// The record is larger than the reader's `max_record_size`.
-    RecordTooLarge,
     /// In a compressed log (RocksDB's `wal_compression`), a record whose
     /// checksums match but whose payload is not a valid compressed stream.
     DecompressionFailed,
@@ -55,9 +61,9 @@ impl Reason {
             Reason::MissingFirst => "missing-first",
             Reason::MissingLast => "missing-last",
             Reason::StaleLogNumber => "stale-log-number",
+            Reason::MixedFormat => "mixed-format",
             Reason::TruncatedHeader => "truncated-header",
             Reason::TruncatedPayload => "truncated-payload",
-            Reason::RecordTooLarge => "record-too-large",
             Reason::DecompressionFailed => "decompression-failed",
         }
     }
@@ -71,9 +77,9 @@ impl Reason {
         Reason::MissingFirst,
         Reason::MissingLast,
         Reason::StaleLogNumber,
+        Reason::MixedFormat,
         Reason::TruncatedHeader,
         Reason::TruncatedPayload,
-        Reason::RecordTooLarge,
         Reason::DecompressionFailed,
     ];
 }
@@ -170,15 +176,29 @@ impl BenignKind {
 
 /// A benign region and its extent.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct Benign {
     /// File offsets `[start, end)`.
     pub range: Range<u64>,
     /// What it is.
     pub kind: BenignKind,
+    /// For a metadata or ignorable record: its payload, checksummed (a
+    /// WAL's markers come this way). Empty for the other kinds.
+    pub payload: Bytes,
+}
+
+/// Where point-in-time recovery stopped.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct Stop {
+    /// The interior damage it stopped at (also reported just before as
+    /// [`Event::Dropped`]). Nothing after its start is returned.
+    pub damage: Damage,
 }
 
 /// One item of a read, in file order.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Event {
     /// A record.
     Record(Record),
@@ -187,6 +207,9 @@ pub enum Event {
     Dropped(Damage),
     /// A region passed over without loss.
     Benign(Benign),
+    /// Point-in-time recovery stopped at interior damage: the read ends
+    /// here (no record after it is returned).
+    Stopped(Stop),
 }
 
 /// How a whole read ended, as the CLI reports it.
@@ -247,6 +270,13 @@ pub struct Summary {
     pub failed: bool,
     /// Bytes consumed from the source.
     pub bytes_read: u64,
+    /// The end of what the mode kept: the offset just after the last
+    /// record, metadata or ignorable record accepted, and before any tail
+    /// damage, zero-filled tail or previous use. Once a read has ended
+    /// without error and without stopping, a writer may resume the log
+    /// here after cutting what follows (see
+    /// [`reopen`](crate::reopen::reopen)).
+    pub kept_end: u64,
 }
 
 impl Summary {

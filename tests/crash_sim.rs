@@ -20,7 +20,7 @@ mod support;
 
 use std::collections::BTreeMap;
 
-use blocklog::{Position, ReaderOptions, RecoveryMode, Resync, WriterOptions};
+use blocklog::{LogFormat, Position, ReaderOptions, RecoveryMode, Resync, WriterOptions};
 use support::oracle::{prefix_of, read};
 use support::rng::Rng;
 use support::simfile::{torn_image, Fill, Op};
@@ -63,7 +63,7 @@ fn check_image(
     for mode in RecoveryMode::ALL {
         let mut opts = ReaderOptions::new().mode(mode).resync(resync);
         if let Some(n) = run.recyclable {
-            opts = opts.log_number(n);
+            opts = opts.log_number(n).format(LogFormat::Recyclable);
         }
         let out = read(image, opts);
         t.reads += 1;
@@ -509,7 +509,7 @@ fn crash_reordered(
                 for mode in RecoveryMode::ALL {
                     let mut opts = ReaderOptions::new().mode(mode);
                     if let Some(n) = run.recyclable {
-                        opts = opts.log_number(n);
+                        opts = opts.log_number(n).format(LogFormat::Recyclable);
                     }
                     let out = read(&image, opts);
                     let got = out.records();

@@ -87,8 +87,11 @@ fn given_log_number_makes_previous_use_benign_before_any_record() {
     }
 }
 
-/// Same situation over a file last used by a legacy log: with the log
-/// number given, its records are a previous use, never this log's records.
+/// Same situation over a file last used by a legacy log: a caller that
+/// knows the file was recycled states the format, and then its records are
+/// a previous use, never this log's records. (Without the statement the
+/// number says nothing about the format: the file reads as a legacy log
+/// whose start was zeroed, interior damage; issue 10.)
 #[test]
 fn given_log_number_never_returns_legacy_records_of_a_previous_use() {
     let mut old = Writer::new(Vec::new());
@@ -97,8 +100,23 @@ fn given_log_number_never_returns_legacy_records_of_a_previous_use() {
     }
     let mut file = old.into_inner().unwrap();
     file[..100].fill(0);
+    let detect = read(&file, ReaderOptions::new().log_number(51));
+    assert_eq!(
+        detect
+            .error
+            .as_ref()
+            .and_then(|e| e.damage())
+            .map(|d| d.position),
+        Some(blocklog::Position::Interior)
+    );
     for mode in RecoveryMode::ALL {
-        let out = read(&file, ReaderOptions::new().mode(mode).log_number(51));
+        let out = read(
+            &file,
+            ReaderOptions::new()
+                .mode(mode)
+                .log_number(51)
+                .format(blocklog::LogFormat::Recyclable),
+        );
         assert!(out.error.is_none(), "{mode}: {:?}", out.error);
         assert!(
             out.records().is_empty(),

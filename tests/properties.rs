@@ -179,7 +179,14 @@ fn single_corruption_keeps_every_mode_honest() {
         c.apply(&mut log);
         let written = &recs.0;
         for resync in [Resync::Block, Resync::Scan] {
-            let run = |m| read_resync(&log, m, resync);
+            // Read as RocksDB reads a WAL: with the file's number (3), which
+            // a legacy log ignores.
+            let run = |m| {
+                read_with(
+                    &log,
+                    ReaderOptions::new().mode(m).resync(resync).log_number(3),
+                )
+            };
             let skip = run(RecoveryMode::SkipCorrupt);
             let pit = run(RecoveryMode::PointInTime);
             let abs = run(RecoveryMode::Absolute);
@@ -200,8 +207,19 @@ fn single_corruption_keeps_every_mode_honest() {
                 return TestResult::error(format!("{c:?} {resync:?}: pit/tt not a prefix"));
             }
             // Absolute: everything, or an error (a cut is checked below).
+            // A flipped bit in the log number of a recyclable log's last
+            // record makes it read as the previous use, i.e. the end of the
+            // log (a documented limit of the format, as in RocksDB).
             let cut = effective_cut(&c, &pristine).is_some();
-            if !cut && abs.error.is_none() && abs.payloads() != *written {
+            let last_number = match c {
+                Corruption::BitFlip { at, .. } if recyclable => {
+                    let at = (at % pristine.len()) as u64;
+                    let last = *offsets.last().expect("records") + 7;
+                    (last..last + 4).contains(&at)
+                }
+                _ => false,
+            };
+            if !cut && !last_number && abs.error.is_none() && abs.payloads() != *written {
                 return TestResult::error(format!(
                     "{c:?} {resync:?}: absolute lost records silently"
                 ));
@@ -239,7 +257,7 @@ fn single_corruption_keeps_every_mode_honest() {
                 .filter(|(&o, r)| record_end(o, r.len(), hdr) <= cut)
                 .count();
             for m in RecoveryMode::ALL {
-                let r = read(&log, m);
+                let r = read_with(&log, ReaderOptions::new().mode(m).log_number(3));
                 let exact = r.payloads() == recs.0[..whole];
                 let ok = if m == RecoveryMode::Absolute {
                     r.error.is_some() || exact

@@ -22,11 +22,14 @@ enum Want {
 /// Checks a log against the wanted behaviour of [tolerate-tail, absolute,
 /// point-in-time, skip-corrupt], with both resync options unless a test
 /// says otherwise. Every returned record must be one of `written`, in order.
+/// Logs are read as RocksDB reads a WAL, with the file's number (every log
+/// here is log 3; a legacy log reads the same with it, issue 10).
 fn check(log: &[u8], written: &[Vec<u8>], want: [Want; 4], resyncs: &[Resync]) -> Vec<Run> {
     let mut runs = vec![];
     for &resync in resyncs {
         for (mode, want) in RecoveryMode::ALL.into_iter().zip(want) {
-            let run = read_resync(log, mode, resync);
+            let opts = ReaderOptions::new().mode(mode).resync(resync);
+            let run = read_with(log, opts.log_number(3));
             let got = run.payloads();
             let mut it = written.iter();
             assert!(
@@ -361,39 +364,49 @@ fn r4_garbage_inserted_mid_file() {
 
 // ----------------------------------------------------------------- R5
 
+// ----------------------------------------------------------------- R13
+
+/// A record over `max_record_size` is a limit, not damage: the read fails
+/// with `Error::RecordTooLarge` in every mode, after the records before it,
+/// and never drops the (intact) record. (Issue 10, defect 9.)
 #[test]
-fn r5_record_larger_than_the_limit_is_dropped_alone() {
+fn r13_record_larger_than_the_limit_is_a_limit_not_damage() {
     let recs = vec![b"a".to_vec(), noise(1, 100_000), b"b".to_vec()];
     let (log, off) = write_log(&recs);
     for mode in RecoveryMode::ALL {
-        let run = read_with(
-            &log,
-            ReaderOptions::new().mode(mode).max_record_size(50_000),
-        );
-        match mode {
-            RecoveryMode::SkipCorrupt => {
-                assert_eq!(run.payloads(), vec![b"a".to_vec(), b"b".to_vec()]);
-                assert_eq!(run.dropped[0].reason, Reason::RecordTooLarge);
-                assert_eq!(run.dropped[0].range, off[1]..off[2]);
+        for limit in [50_000, 10] {
+            let run = read_with(&log, ReaderOptions::new().mode(mode).max_record_size(limit));
+            assert_eq!(run.payloads(), vec![b"a".to_vec()], "{mode}");
+            assert!(run.dropped.is_empty(), "{mode}: a limit is not damage");
+            match run.error {
+                Some(blocklog::Error::RecordTooLarge { offset, limit: l }) => {
+                    assert_eq!((offset, l), (off[1], limit), "{mode}")
+                }
+                ref other => panic!("{mode}: expected the limit, got {other:?}"),
             }
-            RecoveryMode::PointInTime => assert_eq!(run.summary.unread_records, 1),
-            _ => assert!(run.error.is_some()),
+            assert_ne!(run.summary.outcome(), blocklog::Outcome::Clean);
         }
     }
-    // Also for single FULL fragments over the limit: three regions, the last at the tail.
+    // `max_record_size(0)` on a clean log: reported as the limit (at the
+    // first non-empty record), never as corruption; empty records pass.
     let run = read_with(
         &log,
         ReaderOptions::new()
             .mode(RecoveryMode::SkipCorrupt)
             .max_record_size(0),
     );
-    assert!(run.records.is_empty());
-    assert_eq!(run.dropped.len(), 3);
-    assert!(run
-        .dropped
-        .iter()
-        .all(|d| d.reason == Reason::RecordTooLarge));
-    assert_eq!(run.dropped[2].position, Position::Tail);
+    assert!(run.records.is_empty() && run.dropped.is_empty());
+    assert!(matches!(
+        run.error,
+        Some(blocklog::Error::RecordTooLarge {
+            offset: 0,
+            limit: 0
+        })
+    ));
+    let (empty, _) = write_log(&[vec![], vec![]]);
+    let run = read_with(&empty, ReaderOptions::new().max_record_size(0));
+    assert_eq!(run.payloads(), vec![Vec::<u8>::new(), vec![]]);
+    assert!(run.error.is_none());
 }
 
 // ----------------------------------------------------------------- R7/R8/R11

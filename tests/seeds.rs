@@ -86,7 +86,7 @@ fn a_gap_is_reported_where_it_is() {
                 last_seq = s;
             }
             Event::Dropped(d) => gaps.push((last_seq, d)),
-            Event::Benign(_) => {}
+            _ => {}
         }
     }
     assert_eq!(gaps.len(), 1);

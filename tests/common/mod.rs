@@ -50,6 +50,7 @@ pub fn read_source<R: Read>(source: R, opts: ReaderOptions) -> Run {
             Ok(Some(Event::Record(rec))) => run.records.push((rec.offset, rec.payload.to_vec())),
             Ok(Some(Event::Dropped(d))) => run.dropped.push(d),
             Ok(Some(Event::Benign(b))) => run.benign.push(b),
+            Ok(Some(_)) => {}
             Ok(None) => break,
             Err(e) => {
                 run.error = Some(e);

@@ -459,6 +459,7 @@ pub fn read(bytes: &[u8], opts: ReaderOptions) -> Run {
             Ok(Some(Event::Record(rec))) => run.records.push((rec.offset, rec.payload.to_vec())),
             Ok(Some(Event::Dropped(d))) => run.dropped.push(d),
             Ok(Some(Event::Benign(b))) => run.benign.push(b),
+            Ok(Some(_)) => {}
             Ok(None) => return run,
             Err(e) => {
                 run.error = Some(e);

@@ -124,33 +124,12 @@ pub fn log_number_from_path(path: &Path) -> Option<u32> {
 }
 
 /// The log number a reading command assumes for `path` when `--log-number`
-/// is not given: the number in the file name, but only for a recyclable log.
-///
-/// A log number given to the reader says the log is recyclable (legacy
-/// records would be taken for a previous use), so a legacy log named
-/// `000004.log`, as LevelDB and RocksDB name them, must be read without one.
-/// A log is taken as recyclable when a checksummed recyclable record appears
-/// in its first [`PROBE_BYTES`] (a legacy log never holds one). Looking past
-/// the first header matters: in a recycled file whose current log's first
-/// write was lost, the first recyclable records are the previous use's, and
-/// only the number from the name marks them as stale.
+/// is not given: the number in the file name, as RocksDB reads every WAL
+/// with its file's number. The number is compared only with recyclable
+/// headers, so a legacy log reads the same with it.
 pub fn default_log_number(path: &Path) -> Option<u32> {
-    let number = log_number_from_path(path)?;
-    let file = File::open(path).ok()?;
-    let mut probe = ReaderOptions::new()
-        .mode(RecoveryMode::SkipCorrupt)
-        .build(file.take(PROBE_BYTES));
-    while !probe.is_recyclable() {
-        match probe.next_event() {
-            Ok(Some(_)) => continue,
-            _ => break,
-        }
-    }
-    probe.is_recyclable().then_some(number)
+    log_number_from_path(path)
 }
-
-/// How much of a file [`default_log_number`] reads to tell a recyclable log.
-pub const PROBE_BYTES: u64 = 1 << 20;
 
 /// An opened input file with its length.
 pub struct Input {

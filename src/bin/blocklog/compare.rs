@@ -129,7 +129,7 @@ pub fn run_scenario(s: &Scenario, m: ModeSpec) -> Row {
         match reader.next_event() {
             Ok(Some(Event::Record(r))) => returned.push((r.offset, r.payload)),
             Ok(Some(Event::Dropped(_))) => reported = true,
-            Ok(Some(Event::Benign(_))) => {}
+            Ok(Some(_)) => {}
             Ok(None) => break None,
             Err(e) => {
                 reported = true;
@@ -200,7 +200,7 @@ fn file_rows(path: &Path) -> Result<Vec<Row>, CliError> {
                     keys.push((r.offset, r.payload.len(), crc32c::crc32c(&r.payload)))
                 }
                 Event::Dropped(_) => reported = true,
-                Event::Benign(_) => {}
+                _ => {}
             }
             Ok(())
         })?;

@@ -104,7 +104,7 @@ pub fn json_event(event: &Event) -> Option<String> {
             ("reason", d.reason.as_str().into()),
             ("tail", (d.position == Position::Tail).into()),
         ])),
-        Event::Benign(_) => None,
+        _ => None,
     }
 }
 
@@ -146,6 +146,7 @@ fn human_event(event: &Event, summary: &Summary) -> Option<String> {
             b.range.end - b.range.start,
             benign_name(b.kind)
         ),
+        _ => return None,
     })
 }
 

@@ -161,6 +161,7 @@ impl FileMap {
                 };
                 self.paint(b.range.start, b.range.end, state);
             }
+            _ => {}
         }
     }
 

@@ -124,7 +124,7 @@ fn verify_file(
                         None => benign.push((b.kind, 1, n)),
                     }
                 }
-                Event::Record(_) => {}
+                _ => {}
             }
             Ok(())
         },
