@@ -440,6 +440,7 @@ impl Decoder {
         }
         self.pos = payload.end;
         let end = self.block_offset + payload.end as u64;
+        self.seen_valid = true;
         self.summary.records += 1;
         self.summary.record_bytes += payload.len() as u64;
         self.summary.kept_end = end;
@@ -568,8 +569,12 @@ impl Decoder {
                 }
                 Some(_) => {}
                 None if self.seen_damage => {
-                    // After damage, this may be the previous use's record.
-                    self.fail(Error::UnknownLogNumber { offset: here });
+                    // After damage, this may be the previous use's record:
+                    // refuse to guess (after a point-in-time stop, it is
+                    // simply not counted).
+                    if !self.counting() {
+                        self.fail(Error::UnknownLogNumber { offset: here });
+                    }
                     return;
                 }
                 None => self.log_number = Some(n),
