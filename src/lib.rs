@@ -57,6 +57,7 @@ mod fragment;
 pub mod options;
 pub mod policy;
 pub mod reader;
+pub mod reopen;
 pub mod report;
 pub mod tail;
 pub mod writer;
