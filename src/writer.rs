@@ -112,6 +112,10 @@ impl WriterOptions {
     /// Appends to an existing log of `len` bytes: the sink must be
     /// positioned at its end. Writing resumes mid-block exactly as if the
     /// same writer had never stopped.
+    ///
+    /// The length is where the log may resume only if it ends cleanly:
+    /// after a crash, reopen it with [`reopen`](crate::reopen::reopen),
+    /// which cuts the torn tail first and builds the writer.
     pub fn append_at(mut self, len: u64) -> WriterOptions {
         self.append_at = len;
         self
@@ -129,7 +133,7 @@ impl WriterOptions {
     /// [`DEFAULT_MAX_RECORD_SIZE`], the reader's default limit, so that a
     /// default reader reads back everything a default writer wrote). A
     /// longer record is refused with
-    /// [`Error::RecordTooLarge`](crate::Error::RecordTooLarge) before
+    /// [`Error::RecordTooLarge`] before
     /// anything is staged; the writer is not poisoned. Raise the readers'
     /// [`max_record_size`](crate::ReaderOptions::max_record_size) as well
     /// when raising this.
@@ -175,8 +179,8 @@ impl WriterOptions {
     /// with `O_APPEND`), checking the append position: the sink is seeked
     /// to its end, whose offset must be [`append_at`](WriterOptions::append_at)
     /// (0 for a new log). Otherwise it fails with
-    /// [`Error::InvalidInput`](crate::Error::InvalidInput) whose `offset` is
-    /// the sink's length; a failed seek is [`Error::Io`](crate::Error::Io).
+    /// [`Error::InvalidInput`] whose `offset` is
+    /// the sink's length; a failed seek is [`Error::Io`].
     ///
     /// This checks only the length, not that the log ends cleanly there:
     /// after a crash, the end of a log may be a torn write, and appending
@@ -528,7 +532,7 @@ impl<W: Write> Writer<W> {
     /// takes a [`sync`](Writer::sync)). After a failed write, bytes of that
     /// write may have reached the sink too (a short write before the
     /// error); this offset does not count them. It is the `offset` of the
-    /// [`Error::Io`](crate::Error::Io) that poisoned the writer.
+    /// [`Error::Io`] that poisoned the writer.
     pub fn written_offset(&self) -> u64 {
         self.written
     }
