@@ -57,6 +57,7 @@ mod fragment;
 pub mod options;
 pub mod policy;
 pub mod reader;
+pub mod reopen;
 pub mod report;
 pub mod tail;
 pub mod writer;
@@ -70,7 +71,7 @@ pub use report::{
     Benign, BenignKind, Damage, Event, Outcome, Position, Reason, Record, Stop, Summary,
 };
 pub use tail::TailReader;
-pub use writer::{SyncData, Writer, WriterOptions};
+pub use writer::{IntoInnerError, SyncData, Writer, WriterOptions};
 
 /// The README's examples, compiled and run as doctests.
 #[doc = include_str!("../README.md")]

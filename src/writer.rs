@@ -1,7 +1,7 @@
 //! [`Writer`]: appends records to any `std::io::Write`.
 
 use std::fs::File;
-use std::io::{self, BufWriter, Cursor, IoSlice, Write};
+use std::io::{self, BufWriter, Cursor, IoSlice, Seek, SeekFrom, Write};
 use std::ops::Range;
 
 use crate::error::{Error, Result};
@@ -9,6 +9,7 @@ use crate::format::{
     crc_seed, mask_crc, Fragment, RecordType, BLOCK_SIZE, HEADER_SIZE, RECYCLABLE_HEADER_SIZE,
 };
 use crate::fragment::{Layout, Step};
+use crate::options::DEFAULT_MAX_RECORD_SIZE;
 
 /// A sink that can make written bytes durable.
 ///
@@ -80,6 +81,7 @@ pub struct WriterOptions {
     log_number: Option<u32>,
     append_at: u64,
     buffer_size: usize,
+    max_record_size: usize,
 }
 
 impl Default for WriterOptions {
@@ -88,6 +90,7 @@ impl Default for WriterOptions {
             log_number: None,
             append_at: 0,
             buffer_size: 64 * 1024,
+            max_record_size: DEFAULT_MAX_RECORD_SIZE,
         }
     }
 }
@@ -109,6 +112,10 @@ impl WriterOptions {
     /// Appends to an existing log of `len` bytes: the sink must be
     /// positioned at its end. Writing resumes mid-block exactly as if the
     /// same writer had never stopped.
+    ///
+    /// The length is where the log may resume only if it ends cleanly:
+    /// after a crash, reopen it with [`reopen`](crate::reopen::reopen),
+    /// which cuts the torn tail first and builds the writer.
     pub fn append_at(mut self, len: u64) -> WriterOptions {
         self.append_at = len;
         self
@@ -122,7 +129,26 @@ impl WriterOptions {
         self
     }
 
+    /// The largest record [`Writer::add_record`] accepts (default
+    /// [`DEFAULT_MAX_RECORD_SIZE`], the reader's default limit, so that a
+    /// default reader reads back everything a default writer wrote). A
+    /// longer record is refused with
+    /// [`Error::RecordTooLarge`] before
+    /// anything is staged; the writer is not poisoned. Raise the readers'
+    /// [`max_record_size`](crate::ReaderOptions::max_record_size) as well
+    /// when raising this.
+    pub fn max_record_size(mut self, bytes: usize) -> WriterOptions {
+        self.max_record_size = bytes;
+        self
+    }
+
     /// Creates the writer.
+    ///
+    /// A plain [`Write`] cannot tell its length or position, so nothing
+    /// checks that the sink ends at [`append_at`](WriterOptions::append_at):
+    /// for a file use [`build_seekable`](WriterOptions::build_seekable),
+    /// and to reopen a log after a crash use
+    /// [`reopen`](crate::reopen::reopen), which also cuts the torn tail.
     pub fn build<W: Write>(self, sink: W) -> Writer<W> {
         Writer {
             sink,
@@ -145,7 +171,107 @@ impl WriterOptions {
                 )
             }),
             scratch: Vec::new(),
+            max_record_size: self.max_record_size,
         }
+    }
+
+    /// Creates the writer over a seekable sink (a [`File`], also one opened
+    /// with `O_APPEND`), checking the append position: the sink is seeked
+    /// to its end, whose offset must be [`append_at`](WriterOptions::append_at)
+    /// (0 for a new log). Otherwise it fails with
+    /// [`Error::InvalidInput`] whose `offset` is
+    /// the sink's length; a failed seek is [`Error::Io`].
+    ///
+    /// This checks only the length, not that the log ends cleanly there:
+    /// after a crash, the end of a log may be a torn write, and appending
+    /// after it would hide the records appended behind what then reads as
+    /// interior damage. [`reopen`](crate::reopen::reopen) recovers the log,
+    /// cuts the torn tail and positions the file.
+    ///
+    /// ```
+    /// use std::io::Cursor;
+    /// use blocklog::{Error, WriterOptions};
+    /// let mut w = WriterOptions::new().build_seekable(Cursor::new(Vec::new()))?;
+    /// w.add_record(b"one")?;
+    /// let log = w.into_inner()?.into_inner();
+    /// let len = log.len() as u64;
+    /// // The right length resumes the log ...
+    /// let again = WriterOptions::new().append_at(len).build_seekable(Cursor::new(log.clone()));
+    /// assert!(again.is_ok());
+    /// // ... a wrong one is refused.
+    /// let wrong = WriterOptions::new().append_at(len - 1).build_seekable(Cursor::new(log));
+    /// assert!(matches!(wrong, Err(Error::InvalidInput { offset, .. }) if offset == len));
+    /// # Ok::<(), blocklog::Error>(())
+    /// ```
+    pub fn build_seekable<W: Write + Seek>(self, mut sink: W) -> Result<Writer<W>> {
+        let len = sink
+            .seek(SeekFrom::End(0))
+            .map_err(|e| Error::io(self.append_at, e))?;
+        if len != self.append_at {
+            return Err(Error::InvalidInput {
+                offset: len,
+                what: "append_at is not the length of the sink (given as the offset)",
+            });
+        }
+        Ok(self.build(sink))
+    }
+}
+
+/// The error of [`Writer::into_inner`]: the error that poisoned the writer
+/// (or that the final flush met), together with the sink, which is not
+/// dropped (like `std::io::IntoInnerError`). Bytes still staged are
+/// discarded: none of them was acknowledged.
+pub struct IntoInnerError<W> {
+    sink: W,
+    error: Error,
+}
+
+impl<W> IntoInnerError<W> {
+    /// The error.
+    pub fn error(&self) -> &Error {
+        &self.error
+    }
+
+    /// The error, dropping the sink.
+    pub fn into_error(self) -> Error {
+        self.error
+    }
+
+    /// The sink, dropping the error.
+    pub fn into_inner(self) -> W {
+        self.sink
+    }
+
+    /// The sink and the error.
+    pub fn into_parts(self) -> (W, Error) {
+        (self.sink, self.error)
+    }
+}
+
+impl<W> std::fmt::Debug for IntoInnerError<W> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IntoInnerError")
+            .field("error", &self.error)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<W> std::fmt::Display for IntoInnerError<W> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(&self.error, f)
+    }
+}
+
+impl<W> std::error::Error for IntoInnerError<W> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.error)
+    }
+}
+
+/// So that `writer.into_inner()?` works in functions returning [`Error`].
+impl<W> From<IntoInnerError<W>> for Error {
+    fn from(e: IntoInnerError<W>) -> Error {
+        e.error
     }
 }
 
@@ -187,6 +313,8 @@ pub struct Writer<W: Write> {
     seeds: [u32; 4],
     /// Headers of a record being written directly (reused).
     scratch: Vec<u8>,
+    /// Longer records are refused.
+    max_record_size: usize,
 }
 
 /// One piece of a record written directly: padding, or a fragment's header
@@ -228,11 +356,18 @@ impl<W: Write> Writer<W> {
     /// The record may stay staged in memory until the next flush or sync.
     pub fn add_record(&mut self, payload: &[u8]) -> Result<u64> {
         self.check_poisoned()?;
+        if payload.len() > self.max_record_size {
+            // Refused before anything is staged: the writer stays usable.
+            return Err(Error::RecordTooLarge {
+                offset: self.offset(),
+                limit: self.max_record_size,
+            });
+        }
         let header_size = self.header_size();
         let leftover = BLOCK_SIZE - self.block_offset;
         if leftover >= header_size && payload.len() <= leftover - header_size {
             // Fast path: the record is one FULL fragment in the current block.
-            let offset = self.offset();
+            let offset = self.end();
             let mut header = [0u8; RECYCLABLE_HEADER_SIZE];
             self.encode(&mut header, Fragment::Full, payload);
             self.staged.extend_from_slice(&header[..header_size]);
@@ -266,7 +401,7 @@ impl<W: Write> Writer<W> {
                     payload: range,
                 } => {
                     if offset.is_none() {
-                        offset = Some(self.offset());
+                        offset = Some(self.end());
                     }
                     let mut header = [0u8; RECYCLABLE_HEADER_SIZE];
                     self.encode(&mut header, fragment, &payload[range.clone()]);
@@ -276,7 +411,7 @@ impl<W: Write> Writer<W> {
             }
         }
         self.block_offset = layout.block_offset();
-        debug_assert_eq!(self.block_offset as u64, self.offset() % BLOCK_SIZE as u64);
+        debug_assert_eq!(self.block_offset as u64, self.end() % BLOCK_SIZE as u64);
         if self.staged.len() >= self.buffer_size {
             self.write_staged()?;
         }
@@ -309,7 +444,7 @@ impl<W: Write> Writer<W> {
         let mut headers = std::mem::take(&mut self.scratch);
         headers.clear();
         let mut pieces = Vec::with_capacity(payload.len() / (BLOCK_SIZE - header_size) + 2);
-        let mut pos = self.offset();
+        let mut pos = self.end();
         let mut offset = None;
         for step in layout.by_ref() {
             match step {
@@ -365,7 +500,7 @@ impl<W: Write> Writer<W> {
         self.scratch = headers;
         self.block_offset = layout.block_offset();
         self.poison_on(start, r)?;
-        debug_assert_eq!(self.block_offset as u64, self.offset() % BLOCK_SIZE as u64);
+        debug_assert_eq!(self.block_offset as u64, self.end() % BLOCK_SIZE as u64);
         Ok(offset.expect("every record has at least one fragment"))
     }
 
@@ -380,7 +515,30 @@ impl<W: Write> Writer<W> {
 
     /// The file offset the next record's first byte will take (the log's
     /// length once everything staged is written).
+    ///
+    /// A poisoned writer writes nothing more, so what it had staged never
+    /// reaches the sink: its `offset` is then
+    /// [`written_offset`](Writer::written_offset), never more than the sink got.
     pub fn offset(&self) -> u64 {
+        if self.poisoned.is_some() {
+            self.written
+        } else {
+            self.end()
+        }
+    }
+
+    /// The end of the bytes the sink has accepted: every byte before it was
+    /// handed over by a write that succeeded (not necessarily durable: that
+    /// takes a [`sync`](Writer::sync)). After a failed write, bytes of that
+    /// write may have reached the sink too (a short write before the
+    /// error); this offset does not count them. It is the `offset` of the
+    /// [`Error::Io`] that poisoned the writer.
+    pub fn written_offset(&self) -> u64 {
+        self.written
+    }
+
+    /// The offset after everything staged (healthy or not).
+    fn end(&self) -> u64 {
         self.written + self.staged.len() as u64
     }
 
@@ -411,9 +569,17 @@ impl<W: Write> Writer<W> {
 
     /// Flushes and returns the sink. (Dropping a writer without flushing
     /// discards what is staged: nothing staged was ever acknowledged.)
-    pub fn into_inner(mut self) -> Result<W> {
-        self.flush()?;
-        Ok(self.sink)
+    ///
+    /// When the writer is poisoned or the flush fails, the sink comes back
+    /// inside the error ([`IntoInnerError::into_inner`]), not dropped.
+    pub fn into_inner(mut self) -> Result<W, IntoInnerError<W>> {
+        match self.flush() {
+            Ok(()) => Ok(self.sink),
+            Err(error) => Err(IntoInnerError {
+                sink: self.sink,
+                error,
+            }),
+        }
     }
 
     fn header_size(&self) -> usize {
@@ -555,7 +721,9 @@ mod tests {
                 matches!(err, Error::Io { offset, .. } if offset == at),
                 "{err:?}"
             );
-            assert_eq!(w.offset(), 12 + 100_000 + 4 * 7);
+            // Both paths keep the record staged; neither counts it as written.
+            assert_eq!(w.offset(), at);
+            assert_eq!(w.written_offset(), at);
             assert!(w.add_record(b"x").is_err());
             assert_eq!(w.get_ref().got.len(), 50_000);
         }

@@ -155,7 +155,7 @@ fn copy_records(
     let mut file = match writer {
         Some(w) => w
             .into_inner()
-            .map_err(write_err)?
+            .map_err(|e| write_err(e.into_error()))?
             .into_inner()
             .map_err(|e| CliError::io(temp, "write", e.error()))?,
         None => sink
