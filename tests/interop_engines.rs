@@ -13,15 +13,13 @@
 //! apt-get), or a path in `BLOCKLOG_INTEROP_GEN`. Without it the tests print
 //! why they skip; under CI (`CI` set) they fail instead.
 
-#[path = "interop/harness.rs"]
-mod harness;
-
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use blocklog::{Writer, WriterOptions};
-use harness::*;
+use blocklog_testkit::encoding::*;
+use blocklog_testkit::interop::*;
 
 /// The generator, or `None` (with a message) when it is not built.
 fn gen() -> Option<PathBuf> {

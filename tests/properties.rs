@@ -1,9 +1,9 @@
 //! quickcheck properties of the writer and reader (docs/recovery.md rows R3, R4, R5).
 
-mod common;
-
 use blocklog::{ReaderOptions, RecoveryMode, Resync, WriterOptions};
-use common::*;
+use blocklog_testkit::logs::*;
+use blocklog_testkit::oracle::record_end;
+use blocklog_testkit::read::*;
 use quickcheck::{Arbitrary, Gen, QuickCheck, TestResult};
 
 /// A record sequence with sizes from empty to several blocks.
@@ -288,7 +288,7 @@ fn reader_terminates_without_panic_on_arbitrary_bytes() {
             if let Some(n) = log {
                 opts = opts.log_number(n);
             }
-            let run = read_with(input, opts);
+            let run = read(input, opts);
             if !offsets_increase(&run) || run.records.iter().any(|r| r.1.len() > 40_000) {
                 return false;
             }

@@ -1,13 +1,12 @@
 //! One test per row of `docs/recovery.md`, each checked under the four modes.
 
-mod common;
-
 use blocklog::format::{encode_header, RecordType};
 use blocklog::{
     BenignKind, Error, Outcome, Position, ReaderOptions, Reason, RecoveryMode, Resync,
     WriterOptions,
 };
-use common::*;
+use blocklog_testkit::logs::*;
+use blocklog_testkit::read::*;
 
 /// What one mode must do with a log.
 #[derive(Debug, Clone, Copy)]
@@ -366,7 +365,7 @@ fn r5_record_larger_than_the_limit_is_dropped_alone() {
     let recs = vec![b"a".to_vec(), noise(1, 100_000), b"b".to_vec()];
     let (log, off) = write_log(&recs);
     for mode in RecoveryMode::ALL {
-        let run = read_with(
+        let run = read(
             &log,
             ReaderOptions::new().mode(mode).max_record_size(50_000),
         );
@@ -381,7 +380,7 @@ fn r5_record_larger_than_the_limit_is_dropped_alone() {
         }
     }
     // Also for single FULL fragments over the limit: three regions, the last at the tail.
-    let run = read_with(
+    let run = read(
         &log,
         ReaderOptions::new()
             .mode(RecoveryMode::SkipCorrupt)

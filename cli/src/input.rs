@@ -1,92 +1,20 @@
-//! What the commands share: errors and exit statuses, opening inputs with a
-//! progress bar, reader settings, and small formatting helpers.
+//! Opening inputs (with a progress bar for large files) and the reader
+//! settings a command reads them with.
 
-use std::fmt;
 use std::fs::File;
 use std::io::{self, IsTerminal, Read};
 use std::path::Path;
 
-use blocklog::{Error, Event, Reader, ReaderOptions, RecoveryMode, Resync, Summary};
+use blocklog::{ReaderOptions, RecoveryMode, Resync};
 use indicatif::{ProgressBar, ProgressStyle};
 
-/// Exit status: success.
-pub const EXIT_OK: u8 = 0;
-/// Exit status: a recovery mode refused a log (outcome `error`).
-pub const EXIT_REFUSED: u8 = 1;
-/// Exit status: bad usage, or a file that cannot be read or written.
-pub const EXIT_USAGE: u8 = 2;
+use crate::args::ReadArgs;
+use crate::error::CliError;
 
 /// Files larger than this get a progress bar (when stderr is a terminal).
 const PROGRESS_THRESHOLD: u64 = 4 << 20;
 
-/// A failure that ends the command: one line on stderr and an exit status.
-#[derive(Debug)]
-pub struct CliError {
-    /// The exit status.
-    pub code: u8,
-    /// The message, without the program name.
-    pub message: String,
-}
-
-impl CliError {
-    /// A failure with exit status 2 (usage, unreadable or unwritable file).
-    pub fn usage(message: impl Into<String>) -> CliError {
-        CliError {
-            code: EXIT_USAGE,
-            message: message.into(),
-        }
-    }
-
-    /// An I/O failure on `path`.
-    pub fn io(path: &Path, what: &str, e: &io::Error) -> CliError {
-        CliError::usage(format!("cannot {what} {}: {e}", path.display()))
-    }
-}
-
-impl fmt::Display for CliError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-/// The error for a failed write to standard output. A closed pipe (as in
-/// `blocklog dump --json log | head`) ends the command quietly.
-pub fn stdout_error(e: io::Error) -> CliError {
-    if e.kind() == io::ErrorKind::BrokenPipe {
-        CliError {
-            code: EXIT_OK,
-            message: String::new(),
-        }
-    } else {
-        CliError::usage(format!("cannot write to standard output: {e}"))
-    }
-}
-
-/// A JSON object with its keys in the given order.
-pub fn json_object(fields: &[(&str, serde_json::Value)]) -> String {
-    let mut s = String::from("{");
-    for (i, (k, v)) in fields.iter().enumerate() {
-        if i > 0 {
-            s.push(',');
-        }
-        s.push_str(&serde_json::Value::from(*k).to_string());
-        s.push(':');
-        s.push_str(&v.to_string());
-    }
-    s.push('}');
-    s
-}
-
-/// The exit status for a read that ended in `error`: 2 when the file could
-/// not be read, 1 when the mode refused it.
-pub fn exit_status_for(error: &Error) -> u8 {
-    match error {
-        Error::Io { .. } => EXIT_USAGE,
-        _ => EXIT_REFUSED,
-    }
-}
-
-/// How to read a log: the reader options the commands expose.
+/// How to read one file: the reader options the commands expose.
 #[derive(Debug, Clone, Copy)]
 pub struct Settings {
     /// Recovery mode.
@@ -95,11 +23,31 @@ pub struct Settings {
     pub resync: Resync,
     /// Expected log number for recyclable records, if known.
     pub log_number: Option<u32>,
+    /// Whether the log number was given (`--log-number`) rather than taken
+    /// from the file name.
+    pub log_number_given: bool,
     /// Where to start reading.
     pub initial_offset: u64,
 }
 
 impl Settings {
+    /// Settings for reading `file` with `mode` and `resync`: the log number
+    /// is `given`, else the one in the file's name ([`default_log_number`]).
+    pub fn new(mode: RecoveryMode, resync: Resync, given: Option<u32>, file: &Path) -> Settings {
+        Settings {
+            mode,
+            resync,
+            log_number: given.or_else(|| default_log_number(file)),
+            log_number_given: given.is_some(),
+            initial_offset: 0,
+        }
+    }
+
+    /// Settings for reading `file` as the command line says.
+    pub fn from_args(read: &ReadArgs, file: &Path) -> Settings {
+        Settings::new(read.mode, read.resync, read.log_number, file)
+    }
+
     /// The reader options for these settings.
     pub fn reader_options(&self) -> ReaderOptions {
         let mut o = ReaderOptions::new()
@@ -110,6 +58,15 @@ impl Settings {
             o = o.log_number(n);
         }
         o
+    }
+
+    /// `, log number N`, with where it came from; empty without one.
+    pub fn log_number_note(&self) -> String {
+        match (self.log_number, self.log_number_given) {
+            (Some(n), true) => format!(", log number {n}"),
+            (Some(n), false) => format!(", log number {n} (from the file name)"),
+            (None, _) => String::new(),
+        }
     }
 }
 
@@ -221,85 +178,6 @@ impl<R: Read> Read for Progress<R> {
     }
 }
 
-/// How a whole read ended.
-#[derive(Debug)]
-pub struct ReadEnd {
-    /// The reader's final counters.
-    pub summary: Summary,
-    /// The error that ended the read, if one did.
-    pub error: Option<Error>,
-}
-
-/// Reads every event of `reader`, handing each to `on_event` with the
-/// summary so far, until the end of the log or an error.
-pub fn read_all<R: Read>(
-    mut reader: Reader<R>,
-    mut on_event: impl FnMut(&Event, &Summary) -> Result<(), CliError>,
-) -> Result<ReadEnd, CliError> {
-    let error = loop {
-        match reader.next_event() {
-            Ok(Some(event)) => on_event(&event, reader.summary())?,
-            Ok(None) => break None,
-            Err(e) => break Some(e),
-        }
-    };
-    Ok(ReadEnd {
-        summary: reader.summary().clone(),
-        error,
-    })
-}
-
-/// Lowercase hex of `bytes`.
-pub fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for &b in bytes {
-        s.push(DIGITS[(b >> 4) as usize] as char);
-        s.push(DIGITS[(b & 15) as usize] as char);
-    }
-    s
-}
-
-/// A short printable preview of a payload: printable ASCII as is, other
-/// bytes as `\xNN`, at most `max` bytes shown.
-pub fn preview(bytes: &[u8], max: usize) -> String {
-    let mut s = String::new();
-    for &b in bytes.iter().take(max) {
-        match b {
-            b'\\' => s.push_str("\\\\"),
-            b'"' => s.push_str("\\\""),
-            0x20..=0x7e => s.push(b as char),
-            _ => s.push_str(&format!("\\x{b:02x}")),
-        }
-    }
-    if bytes.len() > max {
-        s.push_str("...");
-    }
-    s
-}
-
-/// A byte count for people: `1234 bytes`, `12.1 KiB`, `3.4 MiB`.
-pub fn human_bytes(n: u64) -> String {
-    if n < 1024 {
-        format!("{n} bytes")
-    } else if n < 1 << 20 {
-        format!("{:.1} KiB", n as f64 / 1024.0)
-    } else if n < 1 << 30 {
-        format!("{:.1} MiB", n as f64 / (1u64 << 20) as f64)
-    } else {
-        format!("{:.2} GiB", n as f64 / (1u64 << 30) as f64)
-    }
-}
-
-/// A file size for people: `123 bytes`, or `1.2 MiB (1234567 bytes)`.
-pub fn file_size(n: u64) -> String {
-    if n < 1024 {
-        human_bytes(n)
-    } else {
-        format!("{} ({n} bytes)", human_bytes(n))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -312,14 +190,5 @@ mod tests {
         assert_eq!(log_number_from_path(Path::new("000123.sst")), None);
         assert_eq!(log_number_from_path(Path::new(".log")), None);
         assert_eq!(log_number_from_path(Path::new("99999999999.log")), None);
-    }
-
-    #[test]
-    fn hex_and_preview() {
-        assert_eq!(hex(&[0, 0xab, 0x10]), "00ab10");
-        assert_eq!(preview(b"ab\x01\"", 10), "ab\\x01\\\"");
-        assert_eq!(preview(b"abcdef", 3), "abc...");
-        assert_eq!(human_bytes(10), "10 bytes");
-        assert_eq!(human_bytes(2048), "2.0 KiB");
     }
 }
