@@ -6,6 +6,7 @@ use std::io::{self, IsTerminal, Read};
 use std::path::Path;
 
 use blocklog::{ReaderOptions, RecoveryMode, Resync};
+use blocklog_testkit::read::read_all;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::args::ReadArgs;
@@ -97,12 +98,14 @@ pub fn default_log_number(path: &Path) -> Option<u32> {
     let mut probe = ReaderOptions::new()
         .mode(RecoveryMode::SkipCorrupt)
         .build(file.take(PROBE_BYTES));
-    while !probe.is_recyclable() {
-        match probe.next_event() {
-            Ok(Some(_)) => continue,
-            _ => break,
+    // Read until the first recyclable record (the error stops the read).
+    let _ = read_all(&mut probe, |_, reader| {
+        if reader.is_recyclable() {
+            Err(())
+        } else {
+            Ok(())
         }
-    }
+    });
     probe.is_recyclable().then_some(number)
 }
 
