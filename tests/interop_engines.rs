@@ -396,7 +396,7 @@ fn rocksdb_replays_a_zstd_log_we_wrote() {
     let d = replay(&gen, &tmpl, &wal, &log, &["rocksdb", "absolute", "zstd"]);
     check_replay("rocksdb zstd", &d, &w, true);
     // And our reader decodes the same file to the same batches.
-    let run = read(&log, blocklog::ReaderOptions::new());
+    let run = blocklog_testkit::read::read(&log, blocklog::ReaderOptions::new());
     let got: Vec<Vec<u8>> = run.records.into_iter().map(|(_, r)| r).collect();
     assert_eq!(got, w.reps());
 }
