@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 FUZZ_SECONDS="${FUZZ_SECONDS:-45}"
 
 echo "--- crash simulation, larger run (reuses the test build)"
-cargo test --test crash_sim -- --ignored --nocapture crash_points_full
+cargo test -p blocklog --test crash_sim -- --ignored --nocapture crash_points_full
 
 if ! rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
     echo "--- no nightly toolchain: fuzzing skipped"

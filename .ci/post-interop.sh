@@ -10,14 +10,16 @@ BLOCKLOG_INTEROP_GEN=$(tests/interop/gen/generate.sh build)
 export BLOCKLOG_INTEROP_GEN
 
 echo "--- clippy with the zstd feature"
-cargo clippy --lib --features zstd --test interop_fixtures --test interop_engines \
+cargo clippy -p blocklog --lib --features zstd --test interop_fixtures --test interop_engines \
   --test interop_differential -- -D warnings
+cargo clippy -p blocklog-cli --features zstd -- -D warnings
 
 echo "--- zstd feature: codec unit tests, real compressed WALs, engines (zstd log included)"
-cargo test --features zstd --lib compression
-cargo test --features zstd --test interop_fixtures --test interop_engines
+cargo test -p blocklog --features zstd --lib compression
+cargo test -p blocklog --features zstd --test interop_fixtures --test interop_engines
+cargo test -p blocklog-cli --features zstd --test cli dump_json_reads_the_engines_own_logs
 
 echo "--- differential recovery (engine outcome vs ours; '(differs)' rows are in docs/recovery.md)"
-cargo test --features zstd --test interop_differential -- --nocapture --test-threads 1 \
+cargo test -p blocklog --features zstd --test interop_differential -- --nocapture --test-threads 1 \
   | grep -E '^(\||[a-z-]+/[0-9]+\.log:|test result)'
 echo "interop stage ok"

@@ -8,7 +8,7 @@
 //! memory map of the file (`memmap2`, zero-copy), and from memory (through
 //! `io::Read`, and zero-copy from `Bytes`); the baselines are CRC32C over the
 //! whole log, a memcpy of it and `read(2)` of the file, all in 32 KiB calls.
-//! Times are the benchmarking thread's CPU time (`common::ThreadCpu`).
+//! Times are the benchmarking thread's CPU time (`blocklog_testkit::bench::ThreadCpu`).
 //!
 //! Run: `cargo bench --bench recovery` (or `scripts/bench.sh recovery`).
 //! Under `cargo test` the log is 8 MiB and each benchmark runs once.
@@ -21,9 +21,7 @@ use std::time::Duration;
 use blocklog::{Event, Reader, ReaderOptions, RecoveryMode, WriterOptions};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
-#[path = "common/mod.rs"]
-mod common;
-use common::{bench_mode, manifest, payload_pool, ThreadCpu, Work};
+use blocklog_testkit::bench::{bench_mode, manifest, payload_pool, ThreadCpu, Work};
 
 const SIZES: [usize; 4] = [100, 1000, 4000, 40_000];
 

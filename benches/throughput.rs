@@ -12,7 +12,7 @@
 //! - copied with a plain memcpy, and written/read with bare write(2)/read(2)
 //!   (the copy bound).
 //!
-//! Times are CPU time of the benchmarking thread (see `common::ThreadCpu`),
+//! Times are CPU time of the benchmarking thread (see `blocklog_testkit::bench::ThreadCpu`),
 //! so that neighbours on a shared machine do not count. Every benchmark
 //! reports payload bytes per second. `scripts/bench.sh`
 //! turns criterion's estimates and the work manifest this bench writes
@@ -32,9 +32,7 @@ use blocklog::format::MAX_FRAGMENT_PAYLOAD;
 use blocklog::{Reader, ReaderOptions, WriterOptions};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 
-#[path = "common/mod.rs"]
-mod common;
-use common::{bench_mode, manifest, payload_pool, ThreadCpu, Work};
+use blocklog_testkit::bench::{bench_mode, manifest, payload_pool, ThreadCpu, Work};
 
 /// Record sizes measured.
 /// 32 761 B is the largest record stored as one fragment (a whole block);

@@ -20,30 +20,6 @@ const NO_COMPRESSION: u32 = 0;
 /// RocksDB's `CompressionType` value for ZSTD.
 const ZSTD: u32 = 7;
 
-/// RocksDB's name for a `CompressionType` byte, for error messages.
-pub(crate) fn compression_name(compression: u8) -> &'static str {
-    match compression {
-        0 => "none",
-        1 => "snappy",
-        2 => "zlib",
-        3 => "bzip2",
-        4 => "lz4",
-        5 => "lz4hc",
-        6 => "xpress",
-        7 => "zstd",
-        _ => "unknown",
-    }
-}
-
-/// The end of [`Error::UnsupportedCompression`]'s message.
-pub(crate) fn what_it_needs(feature: &str) -> String {
-    if feature == "none" {
-        "which blocklog cannot read (RocksDB compresses WALs only with zstd)".to_string()
-    } else {
-        format!("which needs blocklog's cargo feature `{feature}`")
-    }
-}
-
 /// A codec this build can decompress. Without any compression feature the
 /// enum has no variants: a reader can never hold one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -278,6 +254,5 @@ mod tests {
         assert_eq!(codec_for(&[0, 0, 0, 0], 0).unwrap(), None);
         let e = codec_for(&[4, 0, 0, 0], 9).unwrap_err();
         assert!(e.to_string().contains("lz4"), "{e}");
-        assert_eq!(compression_name(7), "zstd");
     }
 }

@@ -1,4 +1,8 @@
 //! The crate's one error type.
+//!
+//! This module depends on nothing but the types its variants carry: the
+//! names and messages its `Display` needs (RocksDB's compression names) live
+//! here, and the codec module imports them, never the other way round.
 
 use std::io;
 use std::sync::Arc;
@@ -72,8 +76,8 @@ pub enum Error {
     /// The log uses a compression this build cannot read.
     #[error(
         "record at offset {offset} sets compression type {compression} ({}), {}",
-        crate::compression::compression_name(*.compression),
-        crate::compression::what_it_needs(.feature)
+        compression_name(*.compression),
+        what_it_needs(.feature)
     )]
     UnsupportedCompression {
         /// Offset of the compression record.
@@ -94,13 +98,204 @@ impl Error {
     }
 
     /// The damage behind a [`Error::Corruption`], if this is one.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use blocklog::{ReaderOptions, RecoveryMode, Writer};
+    ///
+    /// let mut writer = Writer::new(Vec::new());
+    /// writer.add_record(b"one")?;
+    /// let mut log = writer.into_inner()?;
+    /// log[9] ^= 1; // flip a payload bit
+    /// let mut reader = ReaderOptions::new().mode(RecoveryMode::Absolute).build(&log[..]);
+    /// let err = reader.next_event().unwrap_err();
+    /// assert_eq!(err.damage().map(|d| d.range.start), Some(0));
+    /// # Ok::<(), blocklog::Error>(())
+    /// ```
     pub fn damage(&self) -> Option<&Damage> {
         match self {
             Error::Corruption { damage, .. } => Some(damage),
             _ => None,
         }
     }
+
+    /// The file offset the error is about. Every variant has one, so this is
+    /// not an `Option`:
+    ///
+    /// - [`Error::Io`]: the offset the failed operation was at (for a writer,
+    ///   the first byte not known to be written);
+    /// - [`Error::Corruption`]: the first byte of the refused damage;
+    /// - [`Error::UnsupportedCompression`]: the compression record's offset.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use blocklog::{ReaderOptions, RecoveryMode, Writer};
+    ///
+    /// let mut writer = Writer::new(Vec::new());
+    /// writer.add_record(b"one")?;
+    /// let second = writer.add_record(b"two")?;
+    /// let mut log = writer.into_inner()?;
+    /// log[second as usize + 8] ^= 1; // damage the second record's payload
+    /// log.extend_from_slice(b"more bytes after it");
+    /// let mut reader = ReaderOptions::new().mode(RecoveryMode::Absolute).build(&log[..]);
+    /// assert!(reader.next_event()?.is_some()); // the first record
+    /// let err = reader.next_event().unwrap_err();
+    /// assert_eq!(err.offset(), second);
+    /// # Ok::<(), blocklog::Error>(())
+    /// ```
+    pub fn offset(&self) -> u64 {
+        match self {
+            Error::Io { offset, .. }
+            | Error::UnsupportedCompression { offset, .. }
+            | Error::RecordTooLarge { offset, .. }
+            | Error::UnknownLogNumber { offset }
+            | Error::InvalidInput { offset, .. } => *offset,
+            Error::Corruption { damage, .. } => damage.range.start,
+        }
+    }
+}
+
+/// Converts to an [`io::Error`], for code that works in `io::Result`.
+///
+/// An [`Error::Io`] keeps its [`io::ErrorKind`]; corruption, unsupported
+/// compression and an unknown log number become
+/// [`io::ErrorKind::InvalidData`], a record over the limit
+/// [`io::ErrorKind::FileTooLarge`], a broken API contract
+/// [`io::ErrorKind::InvalidInput`]. In both cases the
+/// blocklog error is the new error's inner error (its
+/// [`get_ref`](io::Error::get_ref), and its message), so the offset and the
+/// damage are not lost.
+///
+/// # Example
+///
+/// ```
+/// use std::io;
+///
+/// use blocklog::{ReaderOptions, RecoveryMode};
+///
+/// fn first_record(log: &[u8]) -> io::Result<Vec<u8>> {
+///     let mut reader = ReaderOptions::new().mode(RecoveryMode::Absolute).build(log);
+///     let record = reader.next_record()?; // blocklog::Error -> io::Error
+///     Ok(record.map(|r| r.payload.to_vec()).unwrap_or_default())
+/// }
+///
+/// let err = first_record(b"not a log, just some bytes").unwrap_err();
+/// assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+/// let inner = err.get_ref().and_then(|e| e.downcast_ref::<blocklog::Error>());
+/// assert!(matches!(inner, Some(blocklog::Error::Corruption { .. })));
+/// ```
+impl From<Error> for io::Error {
+    fn from(e: Error) -> io::Error {
+        let kind = match &e {
+            Error::Io { source, .. } => source.kind(),
+            Error::Corruption { .. }
+            | Error::UnsupportedCompression { .. }
+            | Error::UnknownLogNumber { .. } => io::ErrorKind::InvalidData,
+            Error::RecordTooLarge { .. } => io::ErrorKind::FileTooLarge,
+            Error::InvalidInput { .. } => io::ErrorKind::InvalidInput,
+        };
+        io::Error::new(kind, e)
+    }
+}
+
+/// RocksDB's name for a `CompressionType` byte, for error messages.
+pub(crate) fn compression_name(compression: u8) -> &'static str {
+    match compression {
+        0 => "none",
+        1 => "snappy",
+        2 => "zlib",
+        3 => "bzip2",
+        4 => "lz4",
+        5 => "lz4hc",
+        6 => "xpress",
+        7 => "zstd",
+        _ => "unknown",
+    }
+}
+
+/// The end of [`Error::UnsupportedCompression`]'s message.
+fn what_it_needs(feature: &str) -> String {
+    if feature == "none" {
+        "which blocklog cannot read (RocksDB compresses WALs only with zstd)".to_string()
+    } else {
+        format!("which needs blocklog's cargo feature `{feature}`")
+    }
 }
 
 /// Shorthand for results with [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{ReaderOptions, Writer};
+
+    /// The error absolute mode returns for a log whose record at `start`
+    /// is damaged.
+    fn corruption(start: u64) -> Error {
+        let mut w = Writer::new(Vec::new());
+        while w.offset() < start {
+            let room = (start - w.offset()) as usize;
+            w.add_record(&vec![1; room.saturating_sub(7).min(100)])
+                .unwrap();
+        }
+        assert_eq!(w.offset(), start);
+        w.add_record(b"damaged").unwrap();
+        let mut log = w.into_inner().unwrap();
+        log[start as usize + 8] ^= 1;
+        log.extend_from_slice(&[5; 20]);
+        let mut r = ReaderOptions::new()
+            .mode(RecoveryMode::Absolute)
+            .build(&log[..]);
+        loop {
+            match r.next_event() {
+                Ok(Some(_)) => continue,
+                Ok(None) => panic!("no error"),
+                Err(e) => return e,
+            }
+        }
+    }
+
+    #[test]
+    fn every_variant_has_an_offset() {
+        let io = Error::io(17, io::Error::other("boom"));
+        assert_eq!(io.offset(), 17);
+        assert_eq!(corruption(107).offset(), 107);
+        let unsupported = Error::UnsupportedCompression {
+            offset: 99,
+            compression: 4,
+            feature: "none",
+        };
+        assert_eq!(unsupported.offset(), 99);
+        assert!(unsupported.to_string().contains("lz4"), "{unsupported}");
+        assert_eq!(compression_name(7), "zstd");
+    }
+
+    #[test]
+    fn into_io_error_keeps_the_kind_and_the_source() {
+        let e = Error::io(5, io::Error::new(io::ErrorKind::UnexpectedEof, "short"));
+        let converted: io::Error = e.clone().into();
+        assert_eq!(converted.kind(), io::ErrorKind::UnexpectedEof);
+        assert_eq!(converted.to_string(), e.to_string());
+        let inner = converted.get_ref().and_then(|i| i.downcast_ref::<Error>());
+        assert_eq!(inner.map(Error::offset), Some(5));
+
+        for e in [
+            corruption(0),
+            Error::UnsupportedCompression {
+                offset: 0,
+                compression: 7,
+                feature: "zstd",
+            },
+        ] {
+            let converted: io::Error = e.clone().into();
+            assert_eq!(converted.kind(), io::ErrorKind::InvalidData, "{e}");
+            assert_eq!(converted.to_string(), e.to_string());
+            assert!(converted
+                .get_ref()
+                .is_some_and(|i| i.downcast_ref::<Error>().is_some()));
+        }
+    }
+}

@@ -7,8 +7,11 @@
 //!
 //! Files are byte-compatible with LevelDB's and RocksDB's logs, including
 //! RocksDB's recyclable format (11-byte headers carrying a log number).
-//! `docs/format.md` is the on-disk specification; `docs/recovery.md` is the
-//! decision table every mode follows.
+//! [`spec::format`] is the on-disk specification; [`spec::recovery`] is the
+//! decision table every mode follows (the repository's `docs/format.md` and
+//! `docs/recovery.md`, rendered here). The repository's `examples/` show a
+//! start-up replay (`replay.rs`) and the repair of a damaged log
+//! (`recover.rs`).
 //! With the cargo feature `zstd`, RocksDB's compressed logs
 //! (`wal_compression`) are read too; without it they are refused with
 //! [`Error::UnsupportedCompression`] naming the feature.
@@ -72,6 +75,16 @@ pub use report::{
 };
 pub use tail::TailReader;
 pub use writer::{IntoInnerError, SyncData, Writer, WriterOptions};
+
+/// The specification, as documentation only (no code): the pages of the
+/// repository's `docs/` folder that define what this crate does.
+pub mod spec {
+    #[doc = include_str!("../docs/format.md")]
+    pub mod format {}
+
+    #[doc = include_str!("../docs/recovery.md")]
+    pub mod recovery {}
+}
 
 /// The README's examples, compiled and run as doctests.
 #[doc = include_str!("../README.md")]

@@ -97,6 +97,17 @@ impl Default for WriterOptions {
 
 impl WriterOptions {
     /// Legacy (LevelDB) format, a new log at offset 0, a 64 KiB staging buffer.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use blocklog::WriterOptions;
+    ///
+    /// let mut writer = WriterOptions::new().build(Vec::new());
+    /// assert_eq!(writer.add_record(b"first")?, 0);
+    /// assert_eq!(writer.log_number(), None); // legacy format
+    /// # Ok::<(), blocklog::Error>(())
+    /// ```
     pub fn new() -> WriterOptions {
         WriterOptions::default()
     }
@@ -104,6 +115,21 @@ impl WriterOptions {
     /// Writes RocksDB's recyclable format (11-byte headers, types 5 to 8)
     /// carrying `log_number`, so that a reader can tell this log's records
     /// from a previous use of the same file.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use blocklog::{Reader, WriterOptions};
+    ///
+    /// let mut writer = WriterOptions::new().recyclable(7).build(Vec::new());
+    /// writer.add_record(b"put k v")?;
+    /// let log = writer.into_inner()?;
+    /// assert_eq!(log.len(), 11 + 7); // an 11-byte header carrying the log number
+    /// let mut reader = Reader::new(&log[..]);
+    /// assert!(reader.next_record()?.is_some());
+    /// assert_eq!(reader.log_number(), Some(7));
+    /// # Ok::<(), blocklog::Error>(())
+    /// ```
     pub fn recyclable(mut self, log_number: u32) -> WriterOptions {
         self.log_number = Some(log_number);
         self
@@ -116,6 +142,28 @@ impl WriterOptions {
     /// The length is where the log may resume only if it ends cleanly:
     /// after a crash, reopen it with [`reopen`](crate::reopen::reopen),
     /// which cuts the torn tail first and builds the writer.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use std::io::Write;
+    ///
+    /// use blocklog::{Reader, Writer, WriterOptions};
+    ///
+    /// // A log written by an earlier process...
+    /// let mut first = Writer::new(Vec::new());
+    /// first.add_record(b"one")?;
+    /// let mut log = first.into_inner()?;
+    ///
+    /// // ...reopened for append at its end (with a file: open it in append mode).
+    /// let mut writer = WriterOptions::new().append_at(log.len() as u64).build(&mut log);
+    /// assert_eq!(writer.add_record(b"two")?, 10);
+    /// writer.flush()?;
+    /// drop(writer);
+    /// let records: Vec<_> = Reader::new(&log[..]).records().collect::<Result<_, _>>()?;
+    /// assert_eq!(records.len(), 2);
+    /// # Ok::<(), blocklog::Error>(())
+    /// ```
     pub fn append_at(mut self, len: u64) -> WriterOptions {
         self.append_at = len;
         self
@@ -124,6 +172,19 @@ impl WriterOptions {
     /// Staged bytes are written to the sink once they reach this size (and
     /// on [`Writer::flush`] and [`Writer::sync`]). 0 writes every record as
     /// soon as it is added.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use blocklog::WriterOptions;
+    ///
+    /// // Unbuffered: each record reaches the sink as soon as it is added.
+    /// let mut writer = WriterOptions::new().buffer_size(0).build(Vec::new());
+    /// writer.add_record(b"now")?;
+    /// assert_eq!(writer.staged_len(), 0);
+    /// assert_eq!(writer.get_ref().len(), 10);
+    /// # Ok::<(), blocklog::Error>(())
+    /// ```
     pub fn buffer_size(mut self, bytes: usize) -> WriterOptions {
         self.buffer_size = bytes;
         self
@@ -149,6 +210,21 @@ impl WriterOptions {
     /// for a file use [`build_seekable`](WriterOptions::build_seekable),
     /// and to reopen a log after a crash use
     /// [`reopen`](crate::reopen::reopen), which also cuts the torn tail.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use std::fs::File;
+    ///
+    /// use blocklog::WriterOptions;
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let file = File::create(dir.path().join("000001.log"))?;
+    /// let mut writer = WriterOptions::new().recyclable(1).build(file);
+    /// writer.add_record(b"hello")?;
+    /// writer.sync()?; // durable: fdatasync
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn build<W: Write>(self, sink: W) -> Writer<W> {
         Writer {
             sink,
@@ -347,6 +423,17 @@ fn write_all_vectored<W: Write>(sink: &mut W, mut bufs: &mut [IoSlice<'_>]) -> i
 
 impl<W: Write> Writer<W> {
     /// A legacy-format writer for a new log, with default options.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use blocklog::Writer;
+    ///
+    /// let mut writer = Writer::new(Vec::new());
+    /// writer.add_record(b"hello")?;
+    /// assert_eq!(writer.into_inner()?.len(), 7 + 5);
+    /// # Ok::<(), blocklog::Error>(())
+    /// ```
     pub fn new(sink: W) -> Writer<W> {
         WriterOptions::new().build(sink)
     }
@@ -354,6 +441,19 @@ impl<W: Write> Writer<W> {
     /// Appends one record and returns the file offset of its first header.
     ///
     /// The record may stay staged in memory until the next flush or sync.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use blocklog::Writer;
+    ///
+    /// let mut writer = Writer::new(Vec::new());
+    /// assert_eq!(writer.add_record(b"first")?, 0);
+    /// assert_eq!(writer.add_record(b"second")?, 12); // 7-byte header + 5 bytes
+    /// // A record larger than a block is split into fragments across blocks.
+    /// assert_eq!(writer.add_record(&vec![0; 100_000])?, 25);
+    /// # Ok::<(), blocklog::Error>(())
+    /// ```
     pub fn add_record(&mut self, payload: &[u8]) -> Result<u64> {
         self.check_poisoned()?;
         if payload.len() > self.max_record_size {
@@ -505,6 +605,19 @@ impl<W: Write> Writer<W> {
     }
 
     /// Writes every staged byte to the sink and flushes it.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use blocklog::Writer;
+    ///
+    /// let mut writer = Writer::new(Vec::new());
+    /// writer.add_record(b"staged")?;
+    /// assert!(writer.get_ref().is_empty()); // still in the writer's buffer
+    /// writer.flush()?;
+    /// assert_eq!(writer.get_ref().len(), 13);
+    /// # Ok::<(), blocklog::Error>(())
+    /// ```
     pub fn flush(&mut self) -> Result<()> {
         self.check_poisoned()?;
         self.write_staged()?;
@@ -519,6 +632,18 @@ impl<W: Write> Writer<W> {
     /// A poisoned writer writes nothing more, so what it had staged never
     /// reaches the sink: its `offset` is then
     /// [`written_offset`](Writer::written_offset), never more than the sink got.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use blocklog::Writer;
+    ///
+    /// let mut writer = Writer::new(Vec::new());
+    /// assert_eq!(writer.offset(), 0);
+    /// writer.add_record(b"abc")?;
+    /// assert_eq!(writer.offset(), 10); // where the next record will start
+    /// # Ok::<(), blocklog::Error>(())
+    /// ```
     pub fn offset(&self) -> u64 {
         if self.poisoned.is_some() {
             self.written
@@ -543,26 +668,104 @@ impl<W: Write> Writer<W> {
     }
 
     /// Bytes staged and not yet handed to the sink.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use blocklog::Writer;
+    ///
+    /// let mut writer = Writer::new(Vec::new());
+    /// writer.add_record(b"abc")?;
+    /// assert_eq!(writer.staged_len(), 10);
+    /// writer.flush()?;
+    /// assert_eq!(writer.staged_len(), 0);
+    /// # Ok::<(), blocklog::Error>(())
+    /// ```
     pub fn staged_len(&self) -> usize {
         self.staged.len()
     }
 
     /// Whether this writer emits the recyclable format, and with which log number.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use blocklog::{Writer, WriterOptions};
+    ///
+    /// assert_eq!(Writer::new(Vec::new()).log_number(), None);
+    /// let recyclable = WriterOptions::new().recyclable(42).build(Vec::new());
+    /// assert_eq!(recyclable.log_number(), Some(42));
+    /// ```
     pub fn log_number(&self) -> Option<u32> {
         self.log_number
     }
 
     /// The error that poisoned the writer, if any.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use std::io::{self, Write};
+    ///
+    /// use blocklog::Writer;
+    ///
+    /// /// A disk that is full.
+    /// struct Full;
+    /// impl Write for Full {
+    ///     fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+    ///         Err(io::Error::new(io::ErrorKind::StorageFull, "no space left"))
+    ///     }
+    ///     fn flush(&mut self) -> io::Result<()> {
+    ///         Ok(())
+    ///     }
+    /// }
+    ///
+    /// let mut writer = Writer::new(Full);
+    /// writer.add_record(b"lost")?; // staged only
+    /// assert!(writer.poisoned().is_none());
+    /// assert!(writer.flush().is_err());
+    /// // From now on every call returns the same error.
+    /// assert!(writer.poisoned().is_some());
+    /// assert!(writer.add_record(b"more").is_err());
+    /// # Ok::<(), blocklog::Error>(())
+    /// ```
     pub fn poisoned(&self) -> Option<&Error> {
         self.poisoned.as_ref()
     }
 
     /// The sink.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use blocklog::Writer;
+    ///
+    /// let mut writer = Writer::new(Vec::new());
+    /// writer.add_record(b"abc")?;
+    /// writer.flush()?;
+    /// assert_eq!(writer.get_ref().len(), 10);
+    /// # Ok::<(), blocklog::Error>(())
+    /// ```
     pub fn get_ref(&self) -> &W {
         &self.sink
     }
 
     /// The sink, mutably. Writing to it directly desynchronises the writer.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use std::io::Cursor;
+    ///
+    /// use blocklog::Writer;
+    ///
+    /// let mut writer = Writer::new(Cursor::new(Vec::new()));
+    /// writer.add_record(b"abc")?;
+    /// writer.flush()?;
+    /// // Inspecting the sink is fine; writing to it would corrupt the log.
+    /// assert_eq!(writer.get_mut().position(), 10);
+    /// # Ok::<(), blocklog::Error>(())
+    /// ```
     pub fn get_mut(&mut self) -> &mut W {
         &mut self.sink
     }
@@ -572,6 +775,18 @@ impl<W: Write> Writer<W> {
     ///
     /// When the writer is poisoned or the flush fails, the sink comes back
     /// inside the error ([`IntoInnerError::into_inner`]), not dropped.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use blocklog::Writer;
+    ///
+    /// let mut writer = Writer::new(Vec::new());
+    /// writer.add_record(b"abc")?;
+    /// let log: Vec<u8> = writer.into_inner()?; // flushed first
+    /// assert_eq!(log.len(), 10);
+    /// # Ok::<(), blocklog::Error>(())
+    /// ```
     pub fn into_inner(mut self) -> Result<W, IntoInnerError<W>> {
         match self.flush() {
             Ok(()) => Ok(self.sink),
@@ -625,6 +840,21 @@ impl<W: Write + SyncData> Writer<W> {
     /// Flushes, then makes everything written durable (`fdatasync` for a
     /// [`File`]). Records added before a successful `sync` are acknowledged:
     /// a reader in any mode but absolute recovers them after a crash.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use std::fs::File;
+    ///
+    /// use blocklog::Writer;
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let mut writer = Writer::new(File::create(dir.path().join("000003.log"))?);
+    /// writer.add_record(b"put k1 v1")?;
+    /// writer.add_record(b"put k2 v2")?;
+    /// writer.sync()?; // both records are now acknowledged
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn sync(&mut self) -> Result<()> {
         self.flush()?;
         let offset = self.written;

@@ -16,15 +16,14 @@
 //! the larger run of `.ci/post-fuzz.sh` (`cargo test --test crash_sim --
 //! --ignored`; `BLOCKLOG_CRASH_SEED` picks another seed).
 
-mod support;
-
 use std::collections::BTreeMap;
 
 use blocklog::{LogFormat, Position, ReaderOptions, RecoveryMode, Resync, WriterOptions};
-use support::oracle::{prefix_of, read};
-use support::rng::Rng;
-use support::simfile::{torn_image, Fill, Op};
-use support::workload::{run, session, Run, Sizes, Spec};
+use blocklog_testkit::oracle::{prefix_of, record_end, subsequence_of};
+use blocklog_testkit::read::read;
+use blocklog_testkit::rng::Rng;
+use blocklog_testkit::simfile::{torn_image, Fill, Op};
+use blocklog_testkit::workload::{run, session, Action, Run, Sizes, Spec};
 
 /// Tallies printed at the end.
 #[derive(Debug, Default)]
@@ -67,7 +66,7 @@ fn check_image(
         }
         let out = read(image, opts);
         t.reads += 1;
-        let got = out.records();
+        let got = out.returned();
         let m = match prefix_of(&got, &run.written) {
             Ok(m) => m,
             Err(e) => {
@@ -110,9 +109,9 @@ fn check_image(
                     out.error
                 );
                 assert!(
-                    out.dropped().iter().all(|d| d.position == Position::Tail),
+                    out.dropped.iter().all(|d| d.position == Position::Tail),
                     "{what} {mode}: interior damage {:?}",
-                    out.dropped()
+                    out.dropped
                 );
                 assert!(out.summary.stopped_at.is_none(), "{what} {mode}: stopped");
                 if mode == RecoveryMode::TolerateTail {
@@ -309,8 +308,8 @@ fn workloads(seed: u64, scale: usize) -> Vec<Spec> {
                     s.short_writes = Some(rng.range(100, 5000));
                 }
                 for a in &s.actions {
-                    if let support::workload::Action::Add(p) = a {
-                        pos = support::workload::end_after(pos as usize, header, p.len()) as u64;
+                    if let Action::Add(p) = a {
+                        pos = record_end(pos, p.len(), header);
                     }
                 }
                 v.push(s);
@@ -512,10 +511,10 @@ fn crash_reordered(
                         opts = opts.log_number(n).format(LogFormat::Recyclable);
                     }
                     let out = read(&image, opts);
-                    let got = out.records();
+                    let got = out.returned();
                     let m = match mode {
                         RecoveryMode::SkipCorrupt => {
-                            let idx = support::oracle::subsequence_of(&got, &run.written)
+                            let idx = subsequence_of(&got, &run.written)
                                 .unwrap_or_else(|e| panic!("{what} {mode}: {e}"));
                             idx.iter().take_while(|&&k| k < acked).count()
                         }

@@ -12,14 +12,13 @@
 //!   append there (the recovery the writer's documentation prescribes)
 //!   gives a log that reads back whole.
 
-mod support;
-
 use blocklog::{Error, Position, ReaderOptions, RecoveryMode, Writer, WriterOptions};
-use support::faulty::{Call, Errno, Fault, Faulty};
-use support::oracle::{prefix_of, read, Written};
-use support::rng::Rng;
-use support::simfile::SimDisk;
-use support::workload::{payload, Action};
+use blocklog_testkit::faulty::{Call, Errno, Fault, Faulty};
+use blocklog_testkit::oracle::{prefix_of, Written};
+use blocklog_testkit::read::read;
+use blocklog_testkit::rng::Rng;
+use blocklog_testkit::simfile::SimDisk;
+use blocklog_testkit::workload::{payload, Action};
 
 /// A fault-injection workload.
 #[derive(Debug, Clone)]
@@ -137,7 +136,7 @@ fn check_image(spec: &FSpec, o: &Outcome, image: &[u8], what: &str) -> usize {
             opts = opts.log_number(n);
         }
         let out = read(image, opts);
-        let got = out.records();
+        let got = out.returned();
         let m = prefix_of(&got, &o.written).unwrap_or_else(|e| panic!("{what} {mode}: {e}"));
         assert!(
             m >= o.acked,
@@ -151,7 +150,7 @@ fn check_image(spec: &FSpec, o: &Outcome, image: &[u8], what: &str) -> usize {
                     "{what} {mode}: {m} records, {complete} complete"
                 );
                 assert!(
-                    out.dropped().iter().all(|d| d.position == Position::Tail),
+                    out.dropped.iter().all(|d| d.position == Position::Tail),
                     "{what} {mode}"
                 );
             }
@@ -203,11 +202,11 @@ fn reopen_and_continue(spec: &FSpec, o: &Outcome, image: &[u8], recovered: usize
             out.error
         );
         assert!(
-            out.dropped().is_empty(),
+            out.dropped.is_empty(),
             "{what}: after reopening, {mode}: {:?}",
-            out.dropped()
+            out.dropped
         );
-        let m = prefix_of(&out.records(), &written)
+        let m = prefix_of(&out.returned(), &written)
             .unwrap_or_else(|e| panic!("{what}: after reopening: {e}"));
         assert_eq!(m, written.len(), "{what}: after reopening, {mode}");
     }

@@ -3,10 +3,8 @@
 //! input, plus a replay of the committed fuzz seed corpora and of every
 //! saved fuzz crash through the fuzz targets' properties.
 
-mod support;
-
 use blocklog::{BenignKind, Event, ReaderOptions, RecoveryMode, Writer, WriterOptions};
-use support::oracle::read;
+use blocklog_testkit::read::read;
 
 /// Found by crash simulation: after an error, the next call returned
 /// `Ok(None)`, so a caller that retried saw a clean end of log. Errors are
@@ -48,8 +46,8 @@ fn zero_tail_spanning_blocks_is_benign() {
     for mode in RecoveryMode::ALL {
         let out = read(&log, ReaderOptions::new().mode(mode));
         assert!(out.error.is_none(), "{mode}: {:?}", out.error);
-        assert_eq!(out.records().len(), n, "{mode}");
-        assert!(out.dropped().is_empty(), "{mode}: {:?}", out.dropped());
+        assert_eq!(out.returned().len(), n, "{mode}");
+        assert!(out.dropped.is_empty(), "{mode}: {:?}", out.dropped);
         let benign: Vec<_> = out
             .events
             .iter()
@@ -80,10 +78,10 @@ fn given_log_number_makes_previous_use_benign_before_any_record() {
         let out = read(&file, ReaderOptions::new().mode(mode).log_number(51));
         assert!(out.error.is_none(), "{mode}: {:?}", out.error);
         assert!(
-            out.records().is_empty(),
+            out.returned().is_empty(),
             "{mode}: previous use read as records"
         );
-        assert!(out.dropped().is_empty(), "{mode}: {:?}", out.dropped());
+        assert!(out.dropped.is_empty(), "{mode}: {:?}", out.dropped);
     }
 }
 
@@ -119,7 +117,7 @@ fn given_log_number_never_returns_legacy_records_of_a_previous_use() {
         );
         assert!(out.error.is_none(), "{mode}: {:?}", out.error);
         assert!(
-            out.records().is_empty(),
+            out.returned().is_empty(),
             "{mode}: legacy previous use read as records"
         );
     }
@@ -130,8 +128,8 @@ fn given_log_number_never_returns_legacy_records_of_a_previous_use() {
 use std::path::{Path, PathBuf};
 
 use arbitrary::{Arbitrary, Unstructured};
-use support::props::{self, CorruptCase, CorruptOp, WRecord, WriteCase, READ_CONFIG_LEN};
-use support::rng::Rng;
+use blocklog_testkit::props::{self, CorruptCase, CorruptOp, WRecord, WriteCase, READ_CONFIG_LEN};
+use blocklog_testkit::rng::Rng;
 
 /// Named predicates a generated seed input must satisfy.
 type Wanted<T> = Vec<(&'static str, Box<dyn Fn(&T) -> bool>)>;

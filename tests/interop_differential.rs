@@ -11,13 +11,11 @@
 //!
 //! Run with `--nocapture` to see the full table.
 
-#[path = "interop/harness.rs"]
-mod harness;
-
 use std::collections::BTreeSet;
 
 use blocklog::{ReaderOptions, RecoveryMode, Resync};
-use harness::*;
+use blocklog_testkit::interop::*;
+use blocklog_testkit::read::*;
 use serde_json::Value;
 
 /// What a recovery ended with, in the tables' notation: `#0-#48,#69-#97`

@@ -13,15 +13,13 @@
 //! apt-get), or a path in `BLOCKLOG_INTEROP_GEN`. Without it the tests print
 //! why they skip; under CI (`CI` set) they fail instead.
 
-#[path = "interop/harness.rs"]
-mod harness;
-
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use blocklog::{Writer, WriterOptions};
-use harness::*;
+use blocklog_testkit::encoding::*;
+use blocklog_testkit::interop::*;
 
 /// The generator, or `None` (with a message) when it is not built.
 fn gen() -> Option<PathBuf> {
@@ -398,7 +396,7 @@ fn rocksdb_replays_a_zstd_log_we_wrote() {
     let d = replay(&gen, &tmpl, &wal, &log, &["rocksdb", "absolute", "zstd"]);
     check_replay("rocksdb zstd", &d, &w, true);
     // And our reader decodes the same file to the same batches.
-    let run = read(&log, blocklog::ReaderOptions::new());
+    let run = blocklog_testkit::read::read(&log, blocklog::ReaderOptions::new());
     let got: Vec<Vec<u8>> = run.records.into_iter().map(|(_, r)| r).collect();
     assert_eq!(got, w.reps());
 }

@@ -7,12 +7,11 @@
 //! No engine is needed: the expectations were recorded from what the
 //! generator wrote, not by parsing the files.
 
-#[path = "interop/harness.rs"]
-mod harness;
-
 use blocklog::format::{encode_header, RecordType};
 use blocklog::{BenignKind, Error, ReaderOptions, RecoveryMode, WriterOptions};
-use harness::*;
+use blocklog_testkit::interop::*;
+use blocklog_testkit::oracle::record_layout;
+use blocklog_testkit::read::*;
 
 fn fixture(name: &str) -> Expected {
     all_expected()
@@ -86,18 +85,9 @@ fn expectations_agree_with_the_block_layout() {
                 at += 32768 - at % 32768;
             }
             assert_eq!(b.offset, Some(at as u64), "{} #{i}", e.name);
-            let n = fragments(at % 32768, header, b.rep_len);
-            assert_eq!(b.nfrags, Some(n), "{} #{i}", e.name);
-            // Advance over the fragments.
-            let mut left = b.rep_len;
-            for _ in 0..n {
-                if 32768 - at % 32768 < header {
-                    at += 32768 - at % 32768;
-                }
-                let take = left.min(32768 - at % 32768 - header);
-                left -= take;
-                at += header + take;
-            }
+            let layout = record_layout(at as u64, b.rep_len, header);
+            assert_eq!(b.nfrags, Some(layout.fragments), "{} #{i}", e.name);
+            at = layout.end as usize;
         }
     }
 }

@@ -2,13 +2,12 @@
 //! in our own words and checked under every recovery mode. Each test names
 //! the row of `docs/recovery.md` it exercises.
 
-mod common;
-
 use blocklog::format::RecordType;
 use blocklog::{
     Error, Outcome, Position, ReaderOptions, Reason, RecoveryMode, Resync, WriterOptions,
 };
-use common::*;
+use blocklog_testkit::logs::*;
+use blocklog_testkit::read::*;
 
 use RecoveryMode::*;
 
@@ -197,8 +196,8 @@ fn one_byte_reads_give_identical_results() {
     for mode in RecoveryMode::ALL {
         for resync in [Resync::Block, Resync::Scan] {
             let opts = ReaderOptions::new().mode(mode).resync(resync);
-            let a = read_with(&log, opts.clone());
-            let b = read_source(OneByte(&log[..]), opts);
+            let a = read(&log, opts.clone());
+            let b = read_source(OneByte(&log[..]), opts, log.len() + 16);
             assert_eq!(a.records, b.records);
             assert_eq!(a.dropped, b.dropped);
             assert_eq!(a.benign, b.benign);
@@ -222,6 +221,7 @@ fn read_error_is_never_taken_for_eof() {
                 pos: 0,
             },
             ReaderOptions::new().mode(mode),
+            log.len() + 16,
         );
         match run.error {
             Some(Error::Io { offset, .. }) => assert_eq!(offset, BLOCK as u64 + 5),
@@ -472,7 +472,7 @@ fn check_initial_offset(initial: u64, expected_index: usize) {
     ];
     assert_eq!(offsets, expected_offsets);
     for mode in RecoveryMode::ALL {
-        let run = read_with(
+        let run = read(
             &log,
             ReaderOptions::new().mode(mode).initial_offset(initial),
         );
@@ -547,7 +547,7 @@ fn initial_offset_at_and_past_end() {
     let (log, _) = initial_offset_log();
     for off in [log.len() as u64, log.len() as u64 + 5] {
         for mode in RecoveryMode::ALL {
-            let run = read_with(&log, ReaderOptions::new().mode(mode).initial_offset(off));
+            let run = read(&log, ReaderOptions::new().mode(mode).initial_offset(off));
             assert!(run.records.is_empty() && run.error.is_none() && run.dropped.is_empty());
         }
     }
@@ -558,7 +558,7 @@ fn skip_into_multi_record() {
     // Starting inside a multi-block record skips its MIDDLE/LAST silently.
     let (log, _) = write_log(&[big("foo", 3 * BLOCK), b"correct".to_vec()]);
     for mode in RecoveryMode::ALL {
-        let run = read_with(
+        let run = read(
             &log,
             ReaderOptions::new().mode(mode).initial_offset(BLOCK as u64),
         );
@@ -584,7 +584,7 @@ fn recyclable_roundtrip_and_header_layout() {
         assert_eq!(run.payloads(), recs);
         assert_eq!(run.outcome(), Outcome::Clean);
     }
-    let run = read_with(&log, ReaderOptions::new().log_number(7));
+    let run = read(&log, ReaderOptions::new().log_number(7));
     assert_eq!(run.payloads(), recs);
 }
 
@@ -611,7 +611,7 @@ fn recycled_file_previous_use_is_end_of_log() {
             ReaderOptions::new().mode(mode).log_number(123),
             ReaderOptions::new().mode(mode),
         ] {
-            let run = read_with(&file, opts);
+            let run = read(&file, opts);
             assert_eq!(
                 run.payloads(),
                 vec![b"foo".to_vec(), b"bar".to_vec()],

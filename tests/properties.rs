@@ -1,9 +1,9 @@
 //! quickcheck properties of the writer and reader (docs/recovery.md rows R3, R4, R5).
 
-mod common;
-
 use blocklog::{ReaderOptions, RecoveryMode, Resync, WriterOptions};
-use common::*;
+use blocklog_testkit::logs::*;
+use blocklog_testkit::oracle::record_end;
+use blocklog_testkit::read::*;
 use quickcheck::{Arbitrary, Gen, QuickCheck, TestResult};
 
 /// A record sequence with sizes from empty to several blocks.
@@ -182,7 +182,7 @@ fn single_corruption_keeps_every_mode_honest() {
             // Read as RocksDB reads a WAL: with the file's number (3), which
             // a legacy log ignores.
             let run = |m| {
-                read_with(
+                read(
                     &log,
                     ReaderOptions::new().mode(m).resync(resync).log_number(3),
                 )
@@ -257,7 +257,7 @@ fn single_corruption_keeps_every_mode_honest() {
                 .filter(|(&o, r)| record_end(o, r.len(), hdr) <= cut)
                 .count();
             for m in RecoveryMode::ALL {
-                let r = read_with(&log, ReaderOptions::new().mode(m).log_number(3));
+                let r = read(&log, ReaderOptions::new().mode(m).log_number(3));
                 let exact = r.payloads() == recs.0[..whole];
                 let ok = if m == RecoveryMode::Absolute {
                     r.error.is_some() || exact
@@ -306,7 +306,7 @@ fn reader_terminates_without_panic_on_arbitrary_bytes() {
             if let Some(n) = log {
                 opts = opts.log_number(n);
             }
-            let run = read_with(input, opts);
+            let run = read(input, opts);
             if !offsets_increase(&run) || run.records.iter().any(|r| r.1.len() > 40_000) {
                 return false;
             }

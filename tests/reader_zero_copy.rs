@@ -5,22 +5,8 @@
 //! offset.
 
 use blocklog::{Event, ReaderOptions, RecoveryMode, Resync, WriterOptions};
+use blocklog_testkit::rng::Rng;
 use bytes::Bytes;
-
-/// Deterministic pseudo-random numbers (xorshift64*).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
 
 /// A log of records of mixed sizes (one-fragment and spanning blocks).
 fn log(rng: &mut Rng, recyclable: bool) -> Vec<u8> {
@@ -30,12 +16,12 @@ fn log(rng: &mut Rng, recyclable: bool) -> Vec<u8> {
         WriterOptions::new()
     };
     let mut w = opts.build(Vec::new());
-    for i in 0..rng.below(60) + 1 {
-        let len = match rng.below(4) {
-            0 => rng.below(20),
-            1 => rng.below(2000),
-            2 => rng.below(40_000),
-            _ => 32 * 1024 - 7 - rng.below(8),
+    for i in 0..rng.index(60) + 1 {
+        let len = match rng.index(4) {
+            0 => rng.index(20),
+            1 => rng.index(2000),
+            2 => rng.index(40_000),
+            _ => 32 * 1024 - 7 - rng.index(8),
         };
         w.add_record(&vec![i as u8; len]).unwrap();
     }
@@ -44,15 +30,15 @@ fn log(rng: &mut Rng, recyclable: bool) -> Vec<u8> {
 
 /// Flips, zeroes or cuts a few places.
 fn damage(rng: &mut Rng, log: &mut Vec<u8>) {
-    for _ in 0..rng.below(4) {
+    for _ in 0..rng.index(4) {
         if log.is_empty() {
             return;
         }
-        let at = rng.below(log.len());
-        match rng.below(3) {
-            0 => log[at] ^= 1 << rng.below(8),
+        let at = rng.index(log.len());
+        match rng.index(3) {
+            0 => log[at] ^= 1 << rng.index(8),
             1 => {
-                let end = (at + rng.below(100)).min(log.len());
+                let end = (at + rng.index(100)).min(log.len());
                 log[at..end].fill(0);
             }
             _ => log.truncate(at),
@@ -118,16 +104,16 @@ fn records_three_ways(opts: &ReaderOptions, log: &[u8]) {
 
 #[test]
 fn zero_copy_reads_match_reads_through_io_read() {
-    let mut rng = Rng(0x5eed_0fb1_0c00);
+    let mut rng = Rng::new(0x5eed_0fb1_0c00);
     for round in 0..300 {
         let recyclable = round % 2 == 1;
         let mut bytes = log(&mut rng, recyclable);
         if round % 5 != 0 {
             damage(&mut rng, &mut bytes);
         }
-        let initial = match rng.below(3) {
+        let initial = match rng.index(3) {
             0 => 0,
-            _ => rng.below(bytes.len() + 1) as u64,
+            _ => rng.index(bytes.len() + 1) as u64,
         };
         for mode in [
             RecoveryMode::TolerateTail,
@@ -140,7 +126,7 @@ fn zero_copy_reads_match_reads_through_io_read() {
                     .mode(mode)
                     .resync(resync)
                     .initial_offset(initial);
-                if recyclable && rng.below(2) == 0 {
+                if recyclable && rng.index(2) == 0 {
                     opts = opts.log_number(3);
                 }
                 assert_eq!(

@@ -9,8 +9,6 @@
 //! variable (no helper binary to locate). Rounds and seed:
 //! `BLOCKLOG_REAL_CRASH_ROUNDS` (default 200), `BLOCKLOG_REAL_CRASH_SEED`.
 
-mod support;
-
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Seek, SeekFrom, Write};
 use std::path::Path;
@@ -18,8 +16,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use blocklog::{Position, ReaderOptions, RecoveryMode, Writer, WriterOptions};
-use support::oracle::read;
-use support::rng::Rng;
+use blocklog_testkit::read::read;
+use blocklog_testkit::rng::Rng;
 
 const CHILD: &str = "BLOCKLOG_CRASH_CHILD";
 const TEST_NAME: &str = "sigkill_during_synced_appends";
@@ -109,10 +107,10 @@ fn verify(
             }
             (Some(e), _) => panic!("round {round} {mode}: {e}"),
         }
-        let records: Vec<Vec<u8>> = out.records().iter().map(|r| r.payload.to_vec()).collect();
+        let records: Vec<Vec<u8>> = out.returned().iter().map(|r| r.payload.to_vec()).collect();
         match &reference {
             None => {
-                if !out.dropped().is_empty() {
+                if !out.dropped.is_empty() {
                     st.torn_tails += 1;
                 }
                 reference = Some(records);

@@ -1,13 +1,12 @@
 //! One test per row of `docs/recovery.md`, each checked under the four modes.
 
-mod common;
-
 use blocklog::format::{encode_header, RecordType};
 use blocklog::{
     BenignKind, Error, Outcome, Position, ReaderOptions, Reason, RecoveryMode, Resync,
     WriterOptions,
 };
-use common::*;
+use blocklog_testkit::logs::*;
+use blocklog_testkit::read::*;
 
 /// What one mode must do with a log.
 #[derive(Debug, Clone, Copy)]
@@ -29,7 +28,7 @@ fn check(log: &[u8], written: &[Vec<u8>], want: [Want; 4], resyncs: &[Resync]) -
     for &resync in resyncs {
         for (mode, want) in RecoveryMode::ALL.into_iter().zip(want) {
             let opts = ReaderOptions::new().mode(mode).resync(resync);
-            let run = read_with(log, opts.log_number(3));
+            let run = read(log, opts.log_number(3));
             let got = run.payloads();
             let mut it = written.iter();
             assert!(
@@ -375,7 +374,7 @@ fn r13_record_larger_than_the_limit_is_a_limit_not_damage() {
     let (log, off) = write_log(&recs);
     for mode in RecoveryMode::ALL {
         for limit in [50_000, 10] {
-            let run = read_with(&log, ReaderOptions::new().mode(mode).max_record_size(limit));
+            let run = read(&log, ReaderOptions::new().mode(mode).max_record_size(limit));
             assert_eq!(run.payloads(), vec![b"a".to_vec()], "{mode}");
             assert!(run.dropped.is_empty(), "{mode}: a limit is not damage");
             match run.error {
@@ -389,7 +388,7 @@ fn r13_record_larger_than_the_limit_is_a_limit_not_damage() {
     }
     // `max_record_size(0)` on a clean log: reported as the limit (at the
     // first non-empty record), never as corruption; empty records pass.
-    let run = read_with(
+    let run = read(
         &log,
         ReaderOptions::new()
             .mode(RecoveryMode::SkipCorrupt)
@@ -404,7 +403,7 @@ fn r13_record_larger_than_the_limit_is_a_limit_not_damage() {
         })
     ));
     let (empty, _) = write_log(&[vec![], vec![]]);
-    let run = read_with(&empty, ReaderOptions::new().max_record_size(0));
+    let run = read(&empty, ReaderOptions::new().max_record_size(0));
     assert_eq!(run.payloads(), vec![Vec::<u8>::new(), vec![]]);
     assert!(run.error.is_none());
 }

@@ -2,8 +2,6 @@
 //! reopen call, the writer's record limit, its append-position check, and
 //! a poisoned writer's sink and offset. Ends with the crash/reopen property.
 
-mod support;
-
 use std::fs::{File, OpenOptions};
 use std::io::{self, Cursor, Read, Seek, SeekFrom, Write};
 
@@ -12,10 +10,10 @@ use blocklog::{
     Error, LogFormat, Position, ReaderOptions, RecoveryMode, SyncData, Writer, WriterOptions,
     DEFAULT_MAX_RECORD_SIZE,
 };
+use blocklog_testkit::faulty::{Call, Errno, Fault, Faulty};
+use blocklog_testkit::read::read;
+use blocklog_testkit::rng::Rng;
 use quickcheck::{Arbitrary, Gen, QuickCheck, TestResult};
-use support::faulty::{Call, Errno, Fault, Faulty};
-use support::oracle::read;
-use support::rng::Rng;
 
 const BLOCK: usize = blocklog::format::BLOCK_SIZE;
 
@@ -23,7 +21,7 @@ fn payloads(log: &[u8], opts: ReaderOptions) -> Result<Vec<Vec<u8>>, Error> {
     let out = read(log, opts);
     match out.error {
         Some(e) => Err(e),
-        None => Ok(out.records().iter().map(|r| r.payload.to_vec()).collect()),
+        None => Ok(out.payloads()),
     }
 }
 
@@ -481,7 +479,7 @@ struct MemFile {
 
 fn apply(image: &mut Vec<u8>, offset: u64, change: &Option<Vec<u8>>) {
     match change {
-        Some(bytes) => support::simfile::apply(image, offset, bytes),
+        Some(bytes) => blocklog_testkit::simfile::apply(image, offset, bytes),
         None => image.truncate(offset as usize),
     }
 }
@@ -504,7 +502,7 @@ impl MemFile {
         }
         if let Some((offset, Some(bytes))) = self.pending.get(kept).filter(|(_, b)| b.is_some()) {
             let torn = rng.range(0, bytes.len());
-            support::simfile::apply(&mut image, *offset, &bytes[..torn]);
+            blocklog_testkit::simfile::apply(&mut image, *offset, &bytes[..torn]);
             if rng.chance(1, 2) {
                 let end = (*offset as usize + bytes.len()).max(image.len());
                 image.resize(end, 0);

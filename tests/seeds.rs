@@ -3,10 +3,9 @@
 //! Payloads here are WriteBatch-shaped: an 8-byte sequence number and a
 //! 4-byte count in front of the operations, as LevelDB and RocksDB write them.
 
-mod common;
-
 use blocklog::{Event, Position, ReaderOptions, Reason, RecoveryMode, Resync};
-use common::*;
+use blocklog_testkit::logs::*;
+use blocklog_testkit::read::*;
 
 fn batch(seq: u64, ops: &[(&[u8], &[u8])]) -> Vec<u8> {
     let mut b = seq.to_le_bytes().to_vec();

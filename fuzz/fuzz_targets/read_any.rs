@@ -1,21 +1,15 @@
 //! Arbitrary bytes, read in every mode with the options the input's first
 //! bytes select: no panic, termination, bounded memory, increasing
 //! offsets, records made of checksummed fragments, cross-mode consistency.
-//! The properties live in `tests/support/props.rs`.
+//! The properties live in `blocklog_testkit::props` (testkit/src/props.rs).
 #![no_main]
-#![allow(dead_code)]
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use libfuzzer_sys::fuzz_target;
 
-#[path = "../../tests/support/oracle.rs"]
-mod oracle;
-#[path = "../../tests/support/props.rs"]
-mod props;
-#[path = "../../tests/support/rng.rs"]
-mod rng;
+use blocklog_testkit::props;
 
 /// Counts live heap bytes and their peak, to bound the reader's memory.
 struct Counting;

@@ -1,10 +1,11 @@
-//! Helpers shared by the benches: workload data and the work manifest that
-//! `scripts/bench.sh` reads next to criterion's estimates.
-
-#![allow(dead_code)]
+//! Helpers shared by the benches (feature `bench`): workload data, the work
+//! manifest that `scripts/bench.sh` reads next to criterion's estimates, and
+//! a thread CPU-time measurement for criterion.
 
 use std::io::Write;
 use std::path::PathBuf;
+
+use crate::rng::Rng;
 
 /// Whether the binary runs as a benchmark (`cargo bench`), not as a test
 /// (`cargo test --benches`, where inputs are kept small).
@@ -12,22 +13,14 @@ pub fn bench_mode() -> bool {
     std::env::args().any(|a| a == "--bench")
 }
 
-/// `len` pseudo-random bytes (xorshift64*, seeded): incompressible, and the
+/// `len` pseudo-random bytes ([`Rng`], seeded): incompressible, and the
 /// same from run to run.
 pub fn payload_pool(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-    let mut out = Vec::with_capacity(len + 8);
-    while out.len() < len {
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        out.extend_from_slice(&x.wrapping_mul(0x2545_f491_4f6c_dd1d).to_le_bytes());
-    }
-    out.truncate(len);
-    out
+    Rng::new(seed).bytes(len)
 }
 
 /// What one benchmark iteration does, for turning times into rates.
+#[derive(Debug, Clone)]
 pub struct Work {
     /// criterion's `group/function` id.
     pub id: String,
@@ -73,6 +66,7 @@ pub fn manifest(name: &str, works: &[Work]) {
 /// benchmark is often descheduled; wall time then measures the neighbours,
 /// thread CPU time still measures the work (including the kernel's share of
 /// `read(2)`/`write(2)` and page faults). Nothing here waits for a device.
+#[derive(Debug, Clone, Copy, Default)]
 pub struct ThreadCpu;
 
 /// The calling thread's CPU time so far.

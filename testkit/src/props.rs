@@ -1,6 +1,6 @@
 //! The properties of the three fuzz targets, as plain functions of the
-//! fuzzer's input bytes. `fuzz/fuzz_targets/*.rs` call them (this file is
-//! included there with `#[path]`), and `tests/fuzz_regressions.rs` replays
+//! fuzzer's input bytes. `fuzz/fuzz_targets/*.rs` call them, and
+//! `tests/fuzz_regressions.rs` replays
 //! the seed corpora and every saved crash through them on stable Rust.
 //!
 //! Each function panics, with a message saying which property failed, when
@@ -12,11 +12,9 @@ use arbitrary::{Arbitrary, Unstructured};
 use blocklog::format::BLOCK_SIZE;
 use blocklog::{Error, Event, ReaderOptions, RecoveryMode, Resync, WriterOptions};
 
-use super::oracle::{
-    all_frags, chain_at, prefix_of, read_with, subsequence_of, verify_record, Chunked, Outcome,
-    Written,
-};
-use super::rng::Rng;
+use crate::oracle::{all_frags, chain_at, prefix_of, subsequence_of, verify_record, Written};
+use crate::read::{read_source, Chunked, Run};
+use crate::rng::Rng;
 
 // ------------------------------------------------------------------ read_any
 
@@ -88,8 +86,8 @@ pub fn split_read_any(data: &[u8]) -> (ReadConfig, &[u8]) {
     (config, log)
 }
 
-fn records_of(o: &Outcome) -> Vec<(u64, Vec<u8>)> {
-    o.records()
+fn records_of(o: &Run) -> Vec<(u64, Vec<u8>)> {
+    o.returned()
         .iter()
         .map(|r| (r.offset, r.payload.to_vec()))
         .collect()
@@ -112,9 +110,9 @@ fn describe(events: &[Event]) -> String {
 /// offsets strictly increase, every record is made of checksummed fragments
 /// and fits the limit, damage lies within the file, and errors are only the
 /// mode's refusals or an unsupported compression.
-fn check_read(log: &[u8], cfg: &ReadConfig, mode: RecoveryMode, o: &Outcome) {
+fn check_read(log: &[u8], cfg: &ReadConfig, mode: RecoveryMode, o: &Run) {
     let mut last: Option<u64> = None;
-    for r in o.records() {
+    for r in o.returned() {
         assert!(
             last.is_none_or(|l| r.offset > l),
             "{mode}: offsets do not increase: {}",
@@ -164,9 +162,9 @@ fn check_read(log: &[u8], cfg: &ReadConfig, mode: RecoveryMode, o: &Outcome) {
             describe(&o.events)
         );
     }
-    for r in o.records() {
+    for r in o.returned() {
         assert!(
-            !o.dropped().iter().any(|d| d.range.contains(&r.offset)),
+            !o.dropped.iter().any(|d| d.range.contains(&r.offset)),
             "{mode}: record at {} lies in a dropped region: {}",
             r.offset,
             describe(&o.events)
@@ -195,9 +193,9 @@ fn check_read(log: &[u8], cfg: &ReadConfig, mode: RecoveryMode, o: &Outcome) {
 pub fn read_any(data: &[u8]) {
     let (cfg, log) = split_read_any(data);
     let limit = log.len() + 16;
-    let outs: Vec<Outcome> = RecoveryMode::ALL
+    let outs: Vec<Run> = RecoveryMode::ALL
         .iter()
-        .map(|&m| read_with(log, cfg.options(m), limit))
+        .map(|&m| read_source(log, cfg.options(m), limit))
         .collect();
     for (m, o) in RecoveryMode::ALL.iter().zip(&outs) {
         check_read(log, &cfg, *m, o);
@@ -255,7 +253,7 @@ pub fn read_any(data: &[u8]) {
         .iter()
         .position(|&m| m == cfg.chunked_mode)
         .unwrap();
-    let chunked = read_with(
+    let chunked = read_source(
         Chunked::new(log, cfg.chunks.clone()),
         cfg.options(cfg.chunked_mode),
         limit,
@@ -490,14 +488,14 @@ pub fn corrupt_roundtrip(data: &[u8]) {
         Resync::Block
     };
     let limit = file.len() + 16;
-    let outs: Vec<Outcome> = RecoveryMode::ALL
+    let outs: Vec<Run> = RecoveryMode::ALL
         .iter()
         .map(|&m| {
             let mut o = ReaderOptions::new().mode(m).resync(resync);
             if let Some(n) = case.log_number {
                 o = o.log_number(n);
             }
-            read_with(&file[..], o, limit)
+            read_source(&file[..], o, limit)
         })
         .collect();
     let orig_frags: HashSet<(u8, Option<u32>, Vec<u8>)> = if moved {
@@ -509,7 +507,7 @@ pub fn corrupt_roundtrip(data: &[u8]) {
         HashSet::new()
     };
     for (mode, o) in RecoveryMode::ALL.iter().copied().zip(&outs) {
-        let got = o.records();
+        let got = o.returned();
         for r in &got {
             if let Err(e) = verify_record(&file, r) {
                 panic!("{mode}: record not made of valid fragments: {e}");
@@ -608,7 +606,7 @@ pub fn corrupt_roundtrip(data: &[u8]) {
     if changes.is_empty() {
         for (m, o) in RecoveryMode::ALL.iter().zip(&outs) {
             assert!(
-                o.error.is_none() && o.records().len() == written.len(),
+                o.error.is_none() && o.returned().len() == written.len(),
                 "{m}: clean log misread"
             );
         }
@@ -632,7 +630,7 @@ pub fn corrupt_roundtrip(data: &[u8]) {
                 );
             } else {
                 assert!(o.error.is_none(), "{m}: truncation refused: {:?}", o.error);
-                assert_eq!(o.records().len(), complete, "{m}: cut at {cut}");
+                assert_eq!(o.returned().len(), complete, "{m}: cut at {cut}");
             }
         }
     }
@@ -739,29 +737,29 @@ pub fn write_read(data: &[u8]) {
                 if let (true, Some(n)) = (given, case.log_number) {
                     o = o.log_number(n);
                 }
-                let out = read_with(&log[..], o, limit);
+                let out = read_source(&log[..], o, limit);
                 assert!(out.error.is_none(), "{mode}: {:?}", out.error);
                 assert_eq!(
                     out.events.len(),
-                    out.records().len(),
+                    out.returned().len(),
                     "{mode}: not only records: {}",
                     describe(&out.events)
                 );
                 let m =
-                    prefix_of(&out.records(), &written).unwrap_or_else(|e| panic!("{mode}: {e}"));
+                    prefix_of(&out.returned(), &written).unwrap_or_else(|e| panic!("{mode}: {e}"));
                 assert_eq!(m, written.len(), "{mode}: records missing");
                 assert_eq!(out.summary.outcome(), blocklog::Outcome::Clean);
             }
         }
     }
     // Short reads.
-    let chunked = read_with(
+    let chunked = read_source(
         Chunked::new(&log, vec![1, 7, 3000]),
         ReaderOptions::new(),
         limit,
     );
     assert_eq!(
-        chunked.records().len(),
+        chunked.returned().len(),
         written.len(),
         "short reads lost records"
     );
@@ -771,9 +769,9 @@ pub fn write_read(data: &[u8]) {
         let at = written.get(k).map_or(log.len() as u64, |w| w.offset);
         for off in [at, at.saturating_sub(1).max(written[0].offset.min(at))] {
             let want = written.iter().filter(|w| w.offset >= off).count();
-            let out = read_with(&log[..], ReaderOptions::new().initial_offset(off), limit);
+            let out = read_source(&log[..], ReaderOptions::new().initial_offset(off), limit);
             assert!(out.error.is_none(), "initial offset {off}: {:?}", out.error);
-            let got = out.records();
+            let got = out.returned();
             assert_eq!(got.len(), want, "initial offset {off}");
             assert!(got
                 .iter()

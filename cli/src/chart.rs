@@ -1,13 +1,15 @@
-//! `compare --chart`: a grouped bar chart of records recovered per mode.
+//! `compare --chart`: a grouped bar chart of records recovered per mode,
+//! in SVG or PNG.
 
 use std::path::Path;
 
 use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint};
+use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use crate::common::CliError;
-use crate::map::{check_svg_path, plot_error};
+use crate::error::CliError;
+use crate::plot::{self, DrawResult, Picture, FONT};
 
 /// One group of bars: a scenario or a file.
 #[derive(Debug, Clone)]
@@ -33,14 +35,35 @@ const COLORS: [RGBColor; 6] = [
     RGBColor(0x56, 0xb4, 0xe9),
 ];
 
-/// Draws the chart into an SVG file at `path`.
+/// The chart, as a picture.
+struct Chart<'a> {
+    title: &'a str,
+    series: &'a [String],
+    groups: &'a [Group],
+}
+
+impl Picture for Chart<'_> {
+    const NOUN: &'static str = "chart";
+    const FEWER: &'static str = "compare fewer files";
+
+    fn size(&self) -> (u32, u32) {
+        let height = 140 + self.groups.len() as u32 * (16 * self.series.len() as u32 + 22);
+        (1100, height)
+    }
+
+    fn paint<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
+        draw_chart(root, self.title, self.series, self.groups)
+    }
+}
+
+/// Draws the chart into `path`: SVG or PNG by the file name's extension.
 pub fn draw(path: &Path, title: &str, series: &[String], groups: &[Group]) -> Result<(), CliError> {
-    check_svg_path(path)?;
-    let height = 140 + groups.len() as u32 * (16 * series.len() as u32 + 22);
-    let root = SVGBackend::new(path, (1100, height)).into_drawing_area();
-    draw_chart(&root, title, series, groups).map_err(|e| plot_error(path, e))?;
-    root.present().map_err(|e| plot_error(path, e))?;
-    Ok(())
+    let chart = Chart {
+        title,
+        series,
+        groups,
+    };
+    plot::render(path, &chart).map(|_| ())
 }
 
 /// The vertical axis: `n` slots of height 1, one label at the middle of each.
@@ -68,11 +91,12 @@ impl Ranged for Slots {
     }
 }
 
-type Area<'a> = DrawingArea<SVGBackend<'a>, plotters::coord::Shift>;
-type DrawResult =
-    Result<(), DrawingAreaErrorKind<<SVGBackend<'static> as DrawingBackend>::ErrorType>>;
-
-fn draw_chart(root: &Area<'_>, title: &str, series: &[String], groups: &[Group]) -> DrawResult {
+fn draw_chart<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+    series: &[String],
+    groups: &[Group],
+) -> DrawResult<DB> {
     root.fill(&WHITE)?;
     let n = groups.len().max(1);
     let max = groups
@@ -85,7 +109,7 @@ fn draw_chart(root: &Area<'_>, title: &str, series: &[String], groups: &[Group])
     let x_max = max * 1.42;
     let labels: Vec<String> = groups.iter().map(|g| g.label.clone()).collect();
     let mut chart = ChartBuilder::on(root)
-        .caption(title, ("sans-serif", 22))
+        .caption(title, (FONT, 22))
         .margin(16)
         .x_label_area_size(44)
         .y_label_area_size(200)
@@ -102,7 +126,7 @@ fn draw_chart(root: &Area<'_>, title: &str, series: &[String], groups: &[Group])
         .disable_y_mesh()
         .light_line_style(WHITE)
         .y_label_formatter(&label_of)
-        .y_label_style(("sans-serif", 15))
+        .y_label_style((FONT, 15))
         .x_label_formatter(&|x| {
             if *x <= max * 1.0001 {
                 format!("{x:.0}")
@@ -113,14 +137,14 @@ fn draw_chart(root: &Area<'_>, title: &str, series: &[String], groups: &[Group])
         .x_desc(
             "records recovered (a pale bar: the mode returned these records, then refused the log)",
         )
-        .axis_desc_style(("sans-serif", 15))
+        .axis_desc_style((FONT, 15))
         .draw()?;
 
     let k = series.len().max(1) as f64;
     let bar = 0.86 / k;
     // Slot of group i: y in [n-1-i, n-i], bars from the top down.
     let top = |i: usize, j: usize| (n - i) as f64 - 0.07 - j as f64 * bar;
-    let value_style = ("sans-serif", 11)
+    let value_style = (FONT, 11)
         .into_font()
         .color(&RGBColor(0x33, 0x33, 0x33))
         .pos(Pos::new(HPos::Left, VPos::Center));
@@ -173,7 +197,7 @@ fn draw_chart(root: &Area<'_>, title: &str, series: &[String], groups: &[Group])
     chart
         .configure_series_labels()
         .position(SeriesLabelPosition::UpperRight)
-        .label_font(("sans-serif", 14))
+        .label_font((FONT, 14))
         .background_style(WHITE.mix(0.92))
         .border_style(BLACK)
         .draw()?;

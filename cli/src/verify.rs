@@ -1,39 +1,26 @@
 //! `blocklog verify`: a summary per file and the mode's verdict.
 
 use std::io::{self, BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use blocklog::{BenignKind, Damage, Event, Outcome, RecoveryMode, Resync};
+use blocklog_testkit::read::read_all;
 
-use crate::common::{
-    default_log_number, exit_status_for, file_size, open_input, read_all, stdout_error, CliError,
-    Settings, EXIT_OK, EXIT_REFUSED,
-};
+use crate::args::VerifyArgs;
 use crate::dump::benign_name;
+use crate::error::{exit_status_for, stdout_error, CliError, EXIT_OK, EXIT_REFUSED};
+use crate::input::{open_input, Settings};
 use crate::map::{self, FileMap};
-
-/// What `verify` was asked.
-#[derive(Debug)]
-pub struct VerifyOptions {
-    /// Recovery mode.
-    pub mode: RecoveryMode,
-    /// Resync strategy.
-    pub resync: Resync,
-    /// Expected log number (else from each file's name).
-    pub log_number: Option<u32>,
-    /// Where to draw the map.
-    pub map: Option<PathBuf>,
-    /// The logs.
-    pub files: Vec<PathBuf>,
-}
+use crate::plot::ImageFormat;
+use crate::text::file_size;
 
 /// Damage lines listed per file before the rest is only counted.
 const MAX_LISTED: usize = 20;
 
 /// Runs `verify`; returns the exit status.
-pub fn run(o: &VerifyOptions) -> Result<u8, CliError> {
+pub fn run(o: &VerifyArgs) -> Result<u8, CliError> {
     if let Some(path) = &o.map {
-        map::map_format(path)?;
+        ImageFormat::of(path)?;
     }
     let mut out = BufWriter::new(io::stdout().lock());
     let mut status = EXIT_OK;
@@ -58,32 +45,18 @@ pub fn run(o: &VerifyOptions) -> Result<u8, CliError> {
     }
     out.flush().map_err(stdout_error)?;
     if let Some(path) = &o.map {
-        // stdout holds the summary; the PNG map's legend (it has no text)
-        // goes to stderr with the notice.
-        let note = match map::draw(path, &maps)? {
-            map::MapFormat::Svg => String::new(),
-            map::MapFormat::Png => format!(" ({})", map::png_legend(&maps)),
-        };
-        let _ = writeln!(io::stderr(), "map written to {}{note}", path.display());
+        map::draw(path, &maps)?;
+        let _ = writeln!(io::stderr(), "map written to {}", path.display());
     }
     Ok(status)
 }
 
-fn settings_for(o: &VerifyOptions, file: &Path, mode: RecoveryMode, resync: Resync) -> Settings {
-    Settings {
-        mode,
-        resync,
-        log_number: o.log_number.or_else(|| default_log_number(file)),
-        initial_offset: 0,
-    }
-}
-
 fn verify_file(
-    o: &VerifyOptions,
+    o: &VerifyArgs,
     file: &Path,
     out: &mut impl Write,
 ) -> Result<(u8, Option<FileMap>), CliError> {
-    let settings = settings_for(o, file, o.mode, o.resync);
+    let settings = Settings::from_args(&o.read, file);
     let input = open_input(file, "verify")?;
     let len = input.len;
     let mut map = o
@@ -94,12 +67,13 @@ fn verify_file(
     let mut damage_count = 0u64;
     let mut benign: Vec<(BenignKind, u64, u64)> = Vec::new();
     let end = read_all(
-        settings.reader_options().build(input.reader),
-        |event, summary| {
+        &mut settings.reader_options().build(input.reader),
+        |event, reader| {
+            let summary = reader.summary();
             if let Some(m) = map.as_mut() {
-                m.event(event);
+                m.event(&event);
             }
-            match event {
+            match &event {
                 Event::Dropped(d) => {
                     damage_count += 1;
                     if damage.len() < MAX_LISTED {
@@ -126,7 +100,7 @@ fn verify_file(
                 }
                 _ => {}
             }
-            Ok(())
+            Ok::<(), CliError>(())
         },
     )?;
     let s = &end.summary;
@@ -135,11 +109,6 @@ fn verify_file(
         damage.push((d.clone(), "refused"));
     }
 
-    let number = match (o.log_number, settings.log_number) {
-        (Some(n), _) => format!(", log number {n}"),
-        (None, Some(n)) => format!(", log number {n} (from the file name)"),
-        _ => String::new(),
-    };
     let w = |e| stdout_error(e);
     writeln!(
         out,
@@ -148,7 +117,7 @@ fn verify_file(
         file_size(len),
         settings.mode,
         settings.resync.as_str(),
-        number
+        settings.log_number_note()
     )
     .map_err(w)?;
     writeln!(
@@ -230,12 +199,20 @@ fn verify_file(
         if stopped_early && !io_failed && m.painted_to() < len {
             // Show what lies beyond the stop with a salvage read.
             m.begin_after_stop();
-            let salvage = settings_for(o, file, RecoveryMode::SkipCorrupt, Resync::Scan);
+            let salvage = Settings::new(
+                RecoveryMode::SkipCorrupt,
+                Resync::Scan,
+                o.read.log_number,
+                file,
+            );
             let input = open_input(file, "map")?;
-            let after = read_all(salvage.reader_options().build(input.reader), |event, _| {
-                m.event(event);
-                Ok(())
-            })?;
+            let after = read_all(
+                &mut salvage.reader_options().build(input.reader),
+                |event, _| {
+                    m.event(&event);
+                    Ok::<(), CliError>(())
+                },
+            )?;
             m.finish(after.error.is_none());
         } else {
             m.finish(!io_failed);

@@ -1,10 +1,9 @@
-//! Oracles: read a log completely under given options, and check what came
-//! back against what was written, independently of the reader's code.
-
-use std::io::Read;
+//! Oracles: what a reader returned, checked against what was written and
+//! against the bytes, independently of the reader's code; and the one
+//! answer to "where does a record end" ([`record_layout`]).
 
 use blocklog::format::{record_crc, unmask_crc, RecordType, BLOCK_SIZE, RECYCLABLE_HEADER_SIZE};
-use blocklog::{Damage, Error, Event, ReaderOptions, Record, Summary};
+use blocklog::Record;
 
 /// A record as the writer laid it out.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,109 +14,6 @@ pub struct Written {
     pub end: u64,
     /// Its payload.
     pub payload: Vec<u8>,
-}
-
-/// Everything one complete read produced.
-#[derive(Debug, Clone)]
-pub struct Outcome {
-    /// Every event, in order.
-    pub events: Vec<Event>,
-    /// The error that ended the read, if any.
-    pub error: Option<Error>,
-    /// The final summary.
-    pub summary: Summary,
-}
-
-impl Outcome {
-    /// The records among the events.
-    pub fn records(&self) -> Vec<&Record> {
-        self.events
-            .iter()
-            .filter_map(|e| match e {
-                Event::Record(r) => Some(r),
-                _ => None,
-            })
-            .collect()
-    }
-
-    /// The dropped regions among the events.
-    pub fn dropped(&self) -> Vec<&Damage> {
-        self.events
-            .iter()
-            .filter_map(|e| match e {
-                Event::Dropped(d) => Some(d),
-                _ => None,
-            })
-            .collect()
-    }
-
-    /// The damage behind a corruption error.
-    pub fn error_damage(&self) -> Option<&Damage> {
-        self.error.as_ref().and_then(Error::damage)
-    }
-}
-
-/// Reads `source` to the end (or the first error) with `opts`. Panics if
-/// the reader yields more events than `limit` (it would not terminate).
-pub fn read_with<R: Read>(source: R, opts: ReaderOptions, limit: usize) -> Outcome {
-    let mut reader = opts.build(source);
-    let mut events = Vec::new();
-    let error = loop {
-        match reader.next_event() {
-            Ok(Some(e)) => {
-                events.push(e);
-                assert!(
-                    events.len() <= limit,
-                    "reader yields more than {limit} events"
-                );
-            }
-            Ok(None) => break None,
-            Err(e) => break Some(e),
-        }
-    };
-    // A finished reader stays finished.
-    match (&error, reader.next_event()) {
-        (None, Ok(None)) | (Some(_), Err(_)) => {}
-        (e, again) => panic!("reader did not stay finished: ended with {e:?}, then {again:?}"),
-    }
-    Outcome {
-        events,
-        error,
-        summary: reader.summary().clone(),
-    }
-}
-
-/// Reads a log held in memory.
-pub fn read(log: &[u8], opts: ReaderOptions) -> Outcome {
-    read_with(log, opts, log.len() + 16)
-}
-
-/// A `Read` that returns at most a few bytes per call, cycling through
-/// `sizes`, to prove short reads change nothing.
-#[derive(Debug)]
-pub struct Chunked<'a> {
-    data: &'a [u8],
-    sizes: Vec<usize>,
-    i: usize,
-}
-
-impl<'a> Chunked<'a> {
-    /// Reads `data` in chunks of the given sizes (each at least 1).
-    pub fn new(data: &'a [u8], sizes: Vec<usize>) -> Chunked<'a> {
-        let sizes = if sizes.is_empty() { vec![1] } else { sizes };
-        Chunked { data, sizes, i: 0 }
-    }
-}
-
-impl Read for Chunked<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let want = self.sizes[self.i % self.sizes.len()].max(1);
-        self.i += 1;
-        let n = want.min(buf.len()).min(self.data.len());
-        buf[..n].copy_from_slice(&self.data[..n]);
-        self.data = &self.data[n..];
-        Ok(n)
-    }
 }
 
 /// Checks that `got` is exactly `written[..m]` (same offsets, same
@@ -302,4 +198,94 @@ pub fn all_frags(log: &[u8]) -> Vec<Frag> {
         }
     }
     out
+}
+
+/// Where a record lies, as the writer lays it out (LevelDB's layout,
+/// computed independently of the writer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Layout {
+    /// The offset just after its last fragment.
+    pub end: u64,
+    /// The number of its physical fragments.
+    pub fragments: usize,
+}
+
+/// The layout of a record of `len` bytes whose first header goes at
+/// `start`, with headers of `header` bytes: a block with less room than a
+/// header left is skipped (its trailer), and a fragment may carry an empty
+/// payload when only a header fits.
+pub fn record_layout(start: u64, len: usize, header: usize) -> Layout {
+    let block = BLOCK_SIZE as u64;
+    let header = header as u64;
+    let mut pos = start;
+    let mut left = len as u64;
+    let mut fragments = 0;
+    loop {
+        let room = block - pos % block;
+        if room < header {
+            pos += room;
+            continue;
+        }
+        let take = left.min(room - header);
+        pos += header + take;
+        left -= take;
+        fragments += 1;
+        if left == 0 {
+            return Layout {
+                end: pos,
+                fragments,
+            };
+        }
+    }
+}
+
+/// The offset just after a record of `len` bytes whose first header goes
+/// at `start`, with headers of `header` bytes ([`record_layout`]'s end).
+pub fn record_end(start: u64, len: usize, header: usize) -> u64 {
+    record_layout(start, len, header).end
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use blocklog::format::{HEADER_SIZE, RECYCLABLE_HEADER_SIZE};
+    use blocklog::WriterOptions;
+
+    #[test]
+    fn record_layout_matches_the_writer() {
+        for header in [HEADER_SIZE, RECYCLABLE_HEADER_SIZE] {
+            let mut opts = WriterOptions::new();
+            if header == RECYCLABLE_HEADER_SIZE {
+                opts = opts.recyclable(3);
+            }
+            let mut w = opts.build(Vec::new());
+            let room = BLOCK_SIZE - header;
+            // Sizes around block edges: a block exactly filled, a trailer
+            // left, room for a header only, and records spanning blocks.
+            for len in [0, 10, room - 10 - 2 * header, 3, 0, room, 70_000, 5, 1] {
+                let start = w.offset();
+                let offset = w.add_record(&vec![1; len]).unwrap();
+                let layout = record_layout(start, len, header);
+                assert_eq!(layout.end, w.offset(), "len {len} at {start}");
+                assert!(offset >= start && offset < layout.end);
+                let n = if len > 2 * BLOCK_SIZE { 3 } else { 1 };
+                assert!(layout.fragments >= n, "len {len}");
+            }
+        }
+        assert_eq!(
+            record_layout(0, 0, 7),
+            Layout {
+                end: 7,
+                fragments: 1
+            }
+        );
+        let only_header = (BLOCK_SIZE - 7) as u64;
+        assert_eq!(
+            record_layout(only_header, 1, 7),
+            Layout {
+                end: BLOCK_SIZE as u64 + 8,
+                fragments: 2
+            }
+        );
+    }
 }

@@ -1,51 +1,33 @@
 //! `blocklog dump`: every record and dropped region of a log, in file order.
 
 use std::io::{self, BufWriter, Write};
-use std::path::PathBuf;
 
 use blocklog::{Event, Position, Summary};
+use blocklog_testkit::read::read_all;
 use serde_json::Value;
 
-use crate::common::{
-    default_log_number, exit_status_for, file_size, hex, json_object, open_input, preview,
-    stdout_error, CliError, Settings, EXIT_OK,
-};
-
-/// What `dump` was asked.
-#[derive(Debug)]
-pub struct DumpOptions {
-    /// Reader settings (the log number may be filled from the file name).
-    pub settings: Settings,
-    /// Whether `--log-number` was given.
-    pub log_number_given: bool,
-    /// JSON lines instead of human output.
-    pub json: bool,
-    /// The log.
-    pub file: PathBuf,
-}
+use crate::args::DumpArgs;
+use crate::error::{exit_status_for, stdout_error, CliError, EXIT_OK};
+use crate::input::{open_input, Settings};
+use crate::text::{file_size, hex, json_object, preview};
 
 /// Runs `dump`; returns the exit status.
-pub fn run(o: &DumpOptions) -> Result<u8, CliError> {
-    let mut settings = o.settings;
-    if settings.log_number.is_none() {
-        settings.log_number = default_log_number(&o.file);
-    }
-    let input = open_input(&o.file, "dump")?;
+pub fn run(a: &DumpArgs) -> Result<u8, CliError> {
+    let settings = Settings {
+        initial_offset: a.start_offset,
+        ..Settings::from_args(&a.read, &a.file)
+    };
+    let input = open_input(&a.file, "dump")?;
     let mut out = BufWriter::new(io::stdout().lock());
-    if !o.json {
-        let number = match (settings.log_number, o.log_number_given) {
-            (Some(n), true) => format!(", log number {n}"),
-            (Some(n), false) => format!(", log number {n} (from the file name)"),
-            (None, _) => String::new(),
-        };
+    if !a.json {
         writeln!(
             out,
             "{}: {}, mode {}, resync {}{}",
-            o.file.display(),
+            a.file.display(),
             file_size(input.len),
             settings.mode,
             settings.resync.as_str(),
-            number
+            settings.log_number_note()
         )
         .map_err(stdout_error)?;
         if settings.initial_offset > 0 {
@@ -54,36 +36,30 @@ pub fn run(o: &DumpOptions) -> Result<u8, CliError> {
         }
     }
     let mut reader = settings.reader_options().build(input.reader);
-    let error = loop {
-        match reader.next_event() {
-            Ok(Some(event)) => {
-                let line = if o.json {
-                    json_event(&event)
-                } else {
-                    human_event(&event, reader.summary())
-                };
-                if let Some(line) = line {
-                    writeln!(out, "{line}").map_err(stdout_error)?;
-                }
-            }
-            Ok(None) => break None,
-            Err(e) => break Some(e),
+    let end = read_all(&mut reader, |event, reader| {
+        let line = if a.json {
+            json_event(&event)
+        } else {
+            human_event(&event, reader.summary())
+        };
+        match line {
+            Some(line) => writeln!(out, "{line}").map_err(stdout_error),
+            None => Ok(()),
         }
-    };
-    let summary = reader.summary().clone();
-    let message = error.as_ref().map(|e| e.to_string());
-    let end = if o.json {
-        json_end(&summary, message.as_deref())
+    })?;
+    let message = end.error.as_ref().map(|e| e.to_string());
+    let line = if a.json {
+        json_end(&end.summary, message.as_deref())
     } else {
-        human_end(&summary, message.as_deref())
+        human_end(&end.summary, message.as_deref())
     };
-    writeln!(out, "{end}").map_err(stdout_error)?;
+    writeln!(out, "{line}").map_err(stdout_error)?;
     out.flush().map_err(stdout_error)?;
-    match error {
+    match end.error {
         None => Ok(EXIT_OK),
         Some(e) => Err(CliError {
             code: exit_status_for(&e),
-            message: format!("{}: {e}", o.file.display()),
+            message: format!("{}: {e}", a.file.display()),
         }),
     }
 }

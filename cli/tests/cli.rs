@@ -2,19 +2,17 @@
 //! `dump --json`, exit statuses, `verify`, `recover` and `compare`, each
 //! checked against the library's own results.
 
-#[allow(dead_code)]
-#[path = "../src/bin/blocklog/scenarios.rs"]
-mod scenarios;
-
 use std::collections::HashSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use blocklog::format::{BLOCK_SIZE, HEADER_SIZE};
-use blocklog::{
-    Event, Position, ReaderOptions, RecoveryMode, Resync, Summary, Writer, WriterOptions,
-};
+use blocklog::{Event, Position, ReaderOptions, RecoveryMode, Resync, Writer, WriterOptions};
+use blocklog_testkit::encoding::{fnv1a64, hex, unhex};
+use blocklog_testkit::interop::fixtures_dir;
+use blocklog_testkit::read::{read as lib_read, Run};
+use blocklog_testkit::scenarios;
 use serde_json::Value;
 
 fn blocklog(args: &[&str]) -> Output {
@@ -43,10 +41,6 @@ fn json_lines(o: &Output) -> Vec<Value> {
         .collect()
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// A legacy log of `n` records of varied sizes (some spanning blocks);
 /// returns the bytes and each record's (offset, payload).
 fn log_of(n: usize) -> (Vec<u8>, Vec<(u64, Vec<u8>)>) {
@@ -71,32 +65,8 @@ fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     p
 }
 
-/// Everything the library itself reports for `bytes`.
-struct LibRun {
-    events: Vec<Event>,
-    error: Option<String>,
-    summary: Summary,
-}
-
-fn lib_read(bytes: &[u8], opts: ReaderOptions) -> LibRun {
-    let mut r = opts.build(bytes);
-    let mut events = Vec::new();
-    let error = loop {
-        match r.next_event() {
-            Ok(Some(e)) => events.push(e),
-            Ok(None) => break None,
-            Err(e) => break Some(e.to_string()),
-        }
-    };
-    LibRun {
-        events,
-        error,
-        summary: r.summary().clone(),
-    }
-}
-
 /// Checks `dump --json` output line by line against the library's events.
-fn assert_dump_matches(lines: &[Value], lib: &LibRun) {
+fn assert_dump_matches(lines: &[Value], lib: &Run) {
     let expected: Vec<&Event> = lib
         .events
         .iter()
@@ -136,7 +106,7 @@ fn assert_dump_matches(lines: &[Value], lib: &LibRun) {
     assert_eq!(end["outcome"], lib.summary.outcome().as_str());
     match &lib.error {
         None => assert!(end["error"].is_null()),
-        Some(m) => assert_eq!(end["error"], m.as_str()),
+        Some(m) => assert_eq!(end["error"], m.to_string().as_str()),
     }
 }
 
@@ -507,7 +477,7 @@ fn decode_png(bytes: &[u8]) -> (u32, u32, Vec<[u8; 3]>) {
 }
 
 #[test]
-fn verify_map_png_draws_the_strips_without_text() {
+fn verify_map_png_draws_the_strips_and_their_text() {
     const VALID: [u8; 3] = [0x3a, 0xa6, 0x55];
     const DAMAGED: [u8; 3] = [0xd6, 0x27, 0x28];
     const UNREAD: [u8; 3] = [0xb9, 0xe0, 0xbf];
@@ -532,28 +502,25 @@ fn verify_map_png_draws_the_strips_without_text() {
         bad.to_str().unwrap(),
     ]);
     assert_eq!(code(&o), 1, "{}", stderr(&o));
-    // stdout is the summary, as without a map; the legend is on stderr.
+    // stdout is the summary, as without a map; stderr only says where the
+    // map went (its legend is in the picture, as in the SVG).
     let plain = blocklog(&["verify", clean.to_str().unwrap(), bad.to_str().unwrap()]);
     assert_eq!(stdout(&o), stdout(&plain));
-    let err = stderr(&o);
-    assert!(
-        err.contains(
-            "legend swatches, left to right: valid records, padding / zero fill, \
-             stale (previous use), dropped damage, damage (refused or beyond the stop), \
-             intact but not read (after the stop); strips, top to bottom: "
-        ),
-        "{err}"
+    assert_eq!(
+        stderr(&o),
+        format!("map written to {}\n", map.display()),
+        "{}",
+        stderr(&o)
     );
-    assert!(err.contains("clean.log ("), "{err}");
-    assert!(!err.contains("panicked"), "{err}");
 
     let png_bytes = fs::read(&map).unwrap();
     assert!(png_bytes.starts_with(b"\x89PNG\r\n\x1a\n"));
     let (width, height, pixels) = decode_png(&png_bytes);
-    // docs/cli.md: 936 wide; 20 + 36 (legend) + per file 16 + 26 per row + 4, + 20.
+    // docs/cli.md: the SVG's layout, 1100 wide; 20 + 80 (legend) + per file
+    // 24 (title) + 20 (subtitle) + 26 per row + 26 (totals) + 20, + 20.
     let rows = blocks.div_ceil(64) as u32;
-    let file_h = 16 + 26 * rows + 4;
-    assert_eq!((width, height), (936, 20 + 36 + 2 * file_h + 20));
+    let file_h = 24 + 20 + 26 * rows + 26 + 20;
+    assert_eq!((width, height), (1100, 20 + 80 + 2 * file_h + 20));
     let px = |x: u32, y: u32| pixels[(y * width + x) as usize];
     let count = |y0: u32, y1: u32, colour: [u8; 3]| {
         (y0..y1)
@@ -561,7 +528,14 @@ fn verify_map_png_draws_the_strips_without_text() {
             .filter(|&(x, y)| px(x, y) == colour)
             .count()
     };
-    // The legend: six swatches, 48 wide with a gap of 12, in legend order.
+    // Text: dark pixels (black or grey, anti-aliased) where the words go.
+    let inked = |x0: u32, x1: u32, y0: u32, y1: u32| {
+        (y0..y1)
+            .flat_map(|y| (x0..x1).map(move |x| (x, y)))
+            .filter(|&(x, y)| px(x, y).iter().all(|&c| c < 0x90))
+            .count()
+    };
+    // The legend: six swatches, two rows of three, each with its label.
     let legend = [
         VALID,
         [0xd4, 0xd4, 0xd4],
@@ -571,12 +545,29 @@ fn verify_map_png_draws_the_strips_without_text() {
         UNREAD,
     ];
     for (i, colour) in legend.iter().enumerate() {
-        assert_eq!(px(20 + 60 * i as u32 + 24, 28), *colour, "swatch {i}");
+        let (x, y) = (20 + 340 * (i as u32 % 3), 48 + 24 * (i as u32 / 3));
+        assert_eq!(px(x + 8, y + 8), *colour, "swatch {i}");
+        assert!(
+            inked(x + 24, x + 200, y, y + 18) > 40,
+            "label of swatch {i}"
+        );
     }
+    // The map's first line, each file's title and its row labels.
+    assert!(inked(20, 600, 20, 40) > 200, "the first line");
+    let first = (20 + 80, 20 + 80 + file_h);
+    let second = (first.1, first.1 + file_h);
+    for (y0, _) in [first, second] {
+        assert!(inked(20, 300, y0, y0 + 22) > 100, "title at {y0}");
+        assert!(inked(20, 600, y0 + 24, y0 + 42) > 100, "subtitle at {y0}");
+        for row in 0..rows {
+            let y = y0 + 44 + 26 * row;
+            assert!(inked(60, 126, y, y + 22) > 20, "row label {row} at {y0}");
+        }
+    }
+    // Nothing is drawn left of the row labels' column in the strips' rows.
+    assert_eq!(inked(0, 20, first.0, height), 0);
     // The strips: the clean log is valid throughout (no damage at all); the
     // refused log is valid up to the damage, and intact but unread after it.
-    let first = (20 + 36, 20 + 36 + file_h);
-    let second = (first.1, first.1 + file_h);
     let cells = (blocks * 12) as f64; // 12 px of colour per cell
     assert!(count(first.0, first.1, VALID) as f64 > cells * 22.0 * 0.7);
     assert_eq!(count(first.0, first.1, DAMAGED), 0);
@@ -584,9 +575,10 @@ fn verify_map_png_draws_the_strips_without_text() {
     assert!(count(second.0, second.1, DAMAGED) > 0);
     assert!(count(second.0, second.1, VALID) as f64 > cells * 22.0 * 0.3);
     assert!(count(second.0, second.1, UNREAD) as f64 > cells * 22.0 * 0.3);
-    // The cell holding the damage has a red border: 14 px per cell, 64 a row.
+    // The cell holding the damage has a red border: 14 px per cell, 64 a row,
+    // from x = 130 (after the row labels).
     let cell = (off / BLOCK_SIZE) as u32;
-    let (x0, y0) = (20 + 14 * (cell % 64), second.0 + 16 + 26 * (cell / 64));
+    let (x0, y0) = (130 + 14 * (cell % 64), second.0 + 44 + 26 * (cell / 64));
     assert_eq!(px(x0, y0 + 11), DAMAGED);
     assert_eq!(
         px(x0 + 14 + 6, y0 + 11),
@@ -605,8 +597,8 @@ fn verify_map_png_draws_the_strips_without_text() {
     ]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let (_, height, pixels) = decode_png(&fs::read(&map).unwrap());
-    assert_eq!(height, 20 + 36 + file_h + 20);
-    let strip = &pixels[(width * 56) as usize..];
+    assert_eq!(height, 20 + 80 + file_h + 20);
+    let strip = &pixels[(width * first.0) as usize..];
     assert!(strip.contains(&[0xf5, 0x9a, 0x23]));
     assert!(!strip.contains(&DAMAGED));
 }
@@ -799,7 +791,7 @@ fn expected(s: &scenarios::Scenario, mode: RecoveryMode, resync: Resync) -> Expe
         reported: lib.error.is_some() || lib.events.iter().any(|e| matches!(e, Event::Dropped(_))),
         outcome: lib.summary.outcome().as_str(),
         dropped_bytes: lib.summary.dropped_bytes,
-        error: lib.error,
+        error: lib.error.map(|e| e.to_string()),
     }
 }
 
@@ -1007,7 +999,7 @@ fn compare_on_files_tables_and_chart() {
     assert_eq!(code(&o), 0);
     assert!(stdout(&o).contains("first-without-last"));
 
-    // The chart: SVG only.
+    // The chart, as SVG and as PNG (with its text: the bundled font).
     let chart = dir.path().join("chart.svg");
     let o = blocklog(&[
         "compare",
@@ -1026,27 +1018,32 @@ fn compare_on_files_tables_and_chart() {
     ] {
         assert!(svg.contains(label), "{label}");
     }
-    let o = blocklog(&[
-        "compare",
-        "--chart",
-        dir.path().join("c.png").to_str().unwrap(),
-    ]);
-    assert_eq!(code(&o), 2);
-    assert!(o.stdout.is_empty());
-}
-
-/// FNV-1a, 64 bits: the payload hash the interop expectation files use.
-fn fnv1a64(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
-        (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3)
-    })
-}
-
-fn unhex(s: &str) -> Vec<u8> {
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-        .collect()
+    let png = dir.path().join("c.png");
+    let o = blocklog(&["compare", "--chart", png.to_str().unwrap()]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(stdout(&o), stdout(&blocklog(&["compare"])));
+    let (width, height, pixels) = decode_png(&fs::read(&png).unwrap());
+    assert_eq!((width, height), (1100, 140 + 12 * (16 * 5 + 22)));
+    let px = |x: u32, y: u32| pixels[(y * width + x) as usize];
+    let inked = |x0: u32, x1: u32, y0: u32, y1: u32| {
+        (y0..y1)
+            .flat_map(|y| (x0..x1).map(move |x| (x, y)))
+            .filter(|&(x, y)| px(x, y).iter().all(|&c| c < 0x90))
+            .count()
+    };
+    // The title across the top, the scenario names left of the bars.
+    assert!(inked(200, 900, 0, 40) > 300, "no title");
+    assert!(inked(0, 210, 40, height - 60) > 1000, "no scenario names");
+    // The chart's colours: each mode's bars.
+    for colour in [[0x00, 0x72, 0xb2], [0xcc, 0x79, 0xa7]] {
+        assert!(pixels.contains(&colour), "{colour:?}");
+    }
+    for bad in ["c.gif", "c"] {
+        let o = blocklog(&["compare", "--chart", dir.path().join(bad).to_str().unwrap()]);
+        assert_eq!(code(&o), 2, "{bad}");
+        assert!(o.stdout.is_empty(), "{bad}");
+        assert!(stderr(&o).contains(".svg or .png"), "{}", stderr(&o));
+    }
 }
 
 /// `(offset, length, hash)` of every batch an expectation file lists; the
@@ -1072,7 +1069,7 @@ fn dump_json_reads_the_engines_own_logs() {
     // Logs written by LevelDB and RocksDB (tests/interop), named as the
     // engines name them: the log number in the name applies to recyclable
     // logs only, so the legacy ones must still give every record.
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/fixtures");
+    let fixtures = fixtures_dir();
     for log in [
         "leveldb/000004.log",
         "rocksdb-default/000008.log",

@@ -1,247 +1,64 @@
 //! `blocklog compare`: the recovery modes side by side, on built-in
 //! corruption scenarios or on the user's files.
 
-use std::collections::HashSet;
 use std::fs;
 use std::io::{self, BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use blocklog::{Event, Outcome, ReaderOptions, RecoveryMode, Resync};
+use blocklog::{Event, Outcome};
+use blocklog_testkit::judge::{judge_file, scenario_rows, ModeRead, ModeSpec, Row, MODES};
+use blocklog_testkit::read::read_all;
+use blocklog_testkit::scenarios::{self, Scenario, MISSING_SCENARIOS};
 use serde_json::Value;
 
+use crate::args::{CompareArgs, Format};
 use crate::chart::{self, Group};
-use crate::common::{
-    default_log_number, json_object, open_input, read_all, stdout_error, CliError, Settings,
-    EXIT_OK,
-};
-use crate::scenarios::{self, Scenario, MISSING_SCENARIOS};
+use crate::error::{stdout_error, CliError, EXIT_OK};
+use crate::input::{open_input, Settings};
+use crate::plot::ImageFormat;
+use crate::text::json_object;
 
-/// Output formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    /// Aligned text.
-    Table,
-    /// A Markdown table.
-    Markdown,
-    /// One JSON document.
-    Json,
-}
-
-/// What `compare` was asked.
-#[derive(Debug)]
-pub struct CompareOptions {
-    /// Output format.
-    pub format: Format,
-    /// Where to draw the bar chart.
-    pub chart: Option<PathBuf>,
-    /// Seed of the scenarios.
-    pub seed: u64,
-    /// Where to save the scenarios' files.
-    pub save_scenarios: Option<PathBuf>,
-    /// The user's logs (none: the built-in scenarios).
-    pub files: Vec<PathBuf>,
-}
-
-/// A recovery mode with its resync strategy: a column of the comparison.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ModeSpec {
-    /// The mode.
-    pub mode: RecoveryMode,
-    /// The resync strategy.
-    pub resync: Resync,
-}
-
-impl ModeSpec {
-    /// `tolerate-tail`, ..., `skip-corrupt`, `skip-corrupt+scan`.
-    pub fn label(&self) -> String {
-        match self.resync {
-            Resync::Block => self.mode.as_str().to_string(),
-            Resync::Scan => format!("{}+scan", self.mode.as_str()),
-        }
-    }
-}
-
-/// The compared modes: the four modes with block resync, and skip-corrupt
-/// with scan resync.
-pub const MODES: [ModeSpec; 5] = [
-    ModeSpec {
-        mode: RecoveryMode::TolerateTail,
-        resync: Resync::Block,
-    },
-    ModeSpec {
-        mode: RecoveryMode::Absolute,
-        resync: Resync::Block,
-    },
-    ModeSpec {
-        mode: RecoveryMode::PointInTime,
-        resync: Resync::Block,
-    },
-    ModeSpec {
-        mode: RecoveryMode::SkipCorrupt,
-        resync: Resync::Block,
-    },
-    ModeSpec {
-        mode: RecoveryMode::SkipCorrupt,
-        resync: Resync::Scan,
-    },
-];
-
-/// One scenario (or file) read in one mode.
-#[derive(Debug, Clone)]
-pub struct Row {
-    /// Scenario name or file path.
-    pub source: String,
-    /// The mode.
-    pub mode: ModeSpec,
-    /// Records written (scenarios only).
-    pub written: Option<u64>,
-    /// Records intact on disk (for files: the records any mode returned).
-    pub intact: u64,
-    /// Records the mode returned.
-    pub recovered: u64,
-    /// Intact records the mode did not return.
-    pub lost: u64,
-    /// Returned records never written to this log (scenarios only; must be 0).
-    pub foreign: Option<u64>,
-    /// Whether the scenario holds damage to report (scenarios only).
-    pub damage_present: Option<bool>,
-    /// Whether the mode reported damage (a dropped region or an error).
-    pub damage_reported: bool,
-    /// The outcome.
-    pub outcome: Outcome,
-    /// Bytes reported dropped.
-    pub dropped_bytes: u64,
-    /// The error that ended the read, if any.
-    pub error: Option<String>,
-}
-
-/// Reads a scenario in one mode and judges the result against what was
-/// written and what is intact.
-pub fn run_scenario(s: &Scenario, m: ModeSpec) -> Row {
-    let mut opts = ReaderOptions::new().mode(m.mode).resync(m.resync);
-    if let Some(n) = s.log_number {
-        opts = opts.log_number(n);
-    }
-    let mut reader = opts.build(&s.bytes[..]);
-    let mut returned = Vec::new();
-    let mut reported = false;
-    let error = loop {
-        match reader.next_event() {
-            Ok(Some(Event::Record(r))) => returned.push((r.offset, r.payload)),
-            Ok(Some(Event::Dropped(_))) => reported = true,
-            Ok(Some(_)) => {}
-            Ok(None) => break None,
-            Err(e) => {
-                reported = true;
-                break Some(e.to_string());
-            }
-        }
-    };
-    let got: HashSet<(u64, &[u8])> = returned.iter().map(|(o, p)| (*o, &p[..])).collect();
-    let written: HashSet<(u64, &[u8])> = s
-        .records
-        .iter()
-        .map(|r| (r.offset, &r.payload[..]))
-        .collect();
-    let lost = s
-        .records
-        .iter()
-        .filter(|r| r.intact && !got.contains(&(r.offset, &r.payload[..])))
-        .count() as u64;
-    let foreign = returned
-        .iter()
-        .filter(|(o, p)| !written.contains(&(*o, &p[..])))
-        .count() as u64;
-    let summary = reader.summary();
-    Row {
-        source: s.name.to_string(),
-        mode: m,
-        written: Some(s.written() as u64),
-        intact: s.intact() as u64,
-        recovered: returned.len() as u64,
-        lost,
-        foreign: Some(foreign),
-        damage_present: Some(s.damaged),
-        damage_reported: reported,
-        outcome: summary.outcome(),
-        dropped_bytes: summary.dropped_bytes,
-        error,
-    }
-}
-
-/// Every scenario in every mode.
-pub fn scenario_rows(scenarios: &[Scenario]) -> Vec<Row> {
-    scenarios
-        .iter()
-        .flat_map(|s| MODES.iter().map(move |&m| run_scenario(s, m)))
-        .collect()
-}
-
-/// A record's identity in a user's file: offset, length and checksum.
-type Key = (u64, usize, u32);
-
-/// Reads a user's file in every mode. "Intact" is the union of the records
-/// any mode returned: every one of them passed its checksum.
+/// Reads a user's file in every mode of [`MODES`] and judges the reads.
 fn file_rows(path: &Path) -> Result<Vec<Row>, CliError> {
-    let mut results = Vec::new();
+    let mut reads = Vec::new();
     for m in MODES {
-        let settings = Settings {
-            mode: m.mode,
-            resync: m.resync,
-            log_number: default_log_number(path),
-            initial_offset: 0,
-        };
+        let settings = Settings::new(m.mode, m.resync, None, path);
         let input = open_input(path, &m.label())?;
-        let mut keys: Vec<Key> = Vec::new();
-        let mut reported = false;
-        let end = read_all(settings.reader_options().build(input.reader), |event, _| {
-            match event {
-                Event::Record(r) => {
-                    keys.push((r.offset, r.payload.len(), crc32c::crc32c(&r.payload)))
+        let mut keys = Vec::new();
+        let mut dropped = false;
+        let end = read_all(
+            &mut settings.reader_options().build(input.reader),
+            |event, _| {
+                match event {
+                    Event::Record(r) => {
+                        keys.push((r.offset, r.payload.len(), crc32c::crc32c(&r.payload)))
+                    }
+                    Event::Dropped(_) => dropped = true,
+                    _ => {}
                 }
-                Event::Dropped(_) => reported = true,
-                _ => {}
-            }
-            Ok(())
-        })?;
+                Ok::<(), CliError>(())
+            },
+        )?;
         if let Some(e @ blocklog::Error::Io { .. }) = &end.error {
             return Err(CliError::usage(format!(
                 "cannot read {}: {e}",
                 path.display()
             )));
         }
-        results.push((m, keys, reported || end.error.is_some(), end));
+        reads.push(ModeRead {
+            mode: m,
+            keys,
+            dropped,
+            end,
+        });
     }
-    let intact: HashSet<Key> = results
-        .iter()
-        .flat_map(|(_, keys, _, _)| keys.iter().copied())
-        .collect();
-    Ok(results
-        .into_iter()
-        .map(|(m, keys, reported, end)| {
-            let got: HashSet<Key> = keys.iter().copied().collect();
-            Row {
-                source: path.display().to_string(),
-                mode: m,
-                written: None,
-                intact: intact.len() as u64,
-                recovered: keys.len() as u64,
-                lost: intact.difference(&got).count() as u64,
-                foreign: None,
-                damage_present: None,
-                damage_reported: reported,
-                outcome: end.summary.outcome(),
-                dropped_bytes: end.summary.dropped_bytes,
-                error: end.error.map(|e| e.to_string()),
-            }
-        })
-        .collect())
+    Ok(judge_file(&path.display().to_string(), reads))
 }
 
 /// Runs `compare`; returns the exit status.
-pub fn run(o: &CompareOptions) -> Result<u8, CliError> {
+pub fn run(o: &CompareArgs) -> Result<u8, CliError> {
     if let Some(path) = &o.chart {
-        crate::map::check_svg_path(path)?;
+        ImageFormat::of(path)?;
     }
     let (rows, notes, seed) = if o.files.is_empty() {
         let scenarios = scenarios::all(o.seed);

@@ -4,9 +4,9 @@
 
 use blocklog::{Writer, WriterOptions};
 
-use super::oracle::Written;
-use super::rng::Rng;
-use super::simfile::{Op, SimDisk};
+use crate::oracle::{record_end, Written};
+use crate::rng::Rng;
+use crate::simfile::{Op, SimDisk};
 
 /// One step of a session.
 #[derive(Debug, Clone)]
@@ -197,7 +197,7 @@ pub fn session(
                 }
             }
         };
-        pos = end_after(pos, header, len);
+        pos = record_end(pos as u64, len, header) as usize;
         actions.push(Action::Add(payload(rng, len)));
         match rng.below(6) {
             0 => actions.push(Action::Sync),
@@ -210,24 +210,5 @@ pub fn session(
         buffer_size,
         short_writes: None,
         actions,
-    }
-}
-
-/// Where a record of `len` bytes written at `pos` ends (LevelDB's layout).
-pub fn end_after(mut pos: usize, header: usize, len: usize) -> usize {
-    let block = blocklog::format::BLOCK_SIZE;
-    let mut left_to_write = len;
-    loop {
-        let left = block - pos % block;
-        if left < header {
-            pos += left;
-            continue;
-        }
-        let take = (left - header).min(left_to_write);
-        pos += header + take;
-        left_to_write -= take;
-        if left_to_write == 0 {
-            return pos;
-        }
     }
 }

@@ -1,49 +1,27 @@
-//! Shared by the interop tests: the fixtures' expectation files, WriteBatch
-//! encoding and decoding, damage recipes, and reading a log under a mode.
-//!
-//! Included by `tests/interop_*.rs` with `#[path]`; each test uses a part.
-#![allow(dead_code)]
+//! The interop harness: the engines' fixtures and their expectation files,
+//! WriteBatch encoding and decoding, and the damage recipes of the recorded
+//! engine outcomes. The interop tests (`tests/interop_*.rs`) and the CLI's
+//! tests use it.
 
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use blocklog::{Benign, Damage, Error, Event, ReaderOptions, RecoveryMode, Resync};
+use crate::encoding::{fnv1a64, unhex};
+
+/// The repository's root (this crate lives in `testkit/`).
+pub fn repo_root() -> PathBuf {
+    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    here.parent().unwrap_or(here).to_path_buf()
+}
 
 /// `tests/interop/fixtures`.
 pub fn fixtures_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/fixtures")
+    repo_root().join("tests/interop/fixtures")
 }
 
 /// `docs/recovery.md`.
 pub fn recovery_doc() -> String {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/recovery.md");
+    let p = repo_root().join("docs/recovery.md");
     std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-}
-
-/// FNV-1a, 64 bits, as the expectation files use it.
-pub fn fnv1a64(data: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in data {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    h
-}
-
-pub fn hex(data: &[u8]) -> String {
-    let mut s = String::with_capacity(2 * data.len());
-    for b in data {
-        write!(s, "{b:02x}").unwrap();
-    }
-    s
-}
-
-pub fn unhex(s: &str) -> Vec<u8> {
-    assert!(s.len() % 2 == 0, "odd hex {s:?}");
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap_or_else(|_| panic!("bad hex {s:?}")))
-        .collect()
 }
 
 // ------------------------------------------------------------ expectations
@@ -51,14 +29,20 @@ pub fn unhex(s: &str) -> Vec<u8> {
 /// One operation of an expected batch.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ExpOp {
+    /// A put.
     Put {
+        /// The key.
         key: Vec<u8>,
+        /// The value's length.
         value_len: usize,
+        /// The value's FNV-1a hash.
         value_fnv: u64,
         /// The value itself when the file gives it (1..64 bytes, or empty).
         value: Option<Vec<u8>>,
     },
+    /// A delete.
     Del {
+        /// The key.
         key: Vec<u8>,
     },
 }
@@ -66,14 +50,19 @@ pub enum ExpOp {
 /// One expected WriteBatch record.
 #[derive(Debug, Clone)]
 pub struct ExpBatch {
+    /// The batch's sequence number.
     pub seq: u64,
+    /// Its number of operations.
     pub count: u32,
+    /// The length of its rep (the record's payload).
     pub rep_len: usize,
+    /// The rep's FNV-1a hash.
     pub rep_fnv: u64,
     /// File offset of the first fragment's header (`None` for compressed logs).
     pub offset: Option<u64>,
     /// Number of physical fragments (`None` for compressed logs).
     pub nfrags: Option<usize>,
+    /// Its operations.
     pub ops: Vec<ExpOp>,
 }
 
@@ -82,12 +71,19 @@ pub struct ExpBatch {
 pub struct Expected {
     /// `leveldb/000004.log` and so on.
     pub name: String,
+    /// The log file the expectations describe.
     pub log_path: PathBuf,
+    /// The engine and version that wrote it.
     pub engine: String,
+    /// The engine's log number for the file.
     pub log_number: u32,
+    /// Whether it is in the recyclable format.
     pub recyclable: bool,
+    /// The WAL compression (`none`, `zstd`).
     pub compression: String,
+    /// The file's size in bytes.
     pub file_size: u64,
+    /// The batches, in file order.
     pub batches: Vec<ExpBatch>,
 }
 
@@ -237,15 +233,20 @@ pub fn all_expected() -> Vec<Expected> {
 /// An operation in a WriteBatch (default column family).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Op {
+    /// Put (key, value).
     Put(Vec<u8>, Vec<u8>),
+    /// Delete key.
     Del(Vec<u8>),
 }
 
 /// A decoded WriteBatch rep.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Batch {
+    /// The sequence number.
     pub seq: u64,
+    /// The operation count in the header.
     pub count: u32,
+    /// The operations.
     pub ops: Vec<Op>,
 }
 
@@ -384,28 +385,6 @@ pub fn check_batch(rep: &[u8], exp: &ExpBatch) -> Result<(), String> {
     Ok(())
 }
 
-/// Number of physical fragments a record of `len` bytes starting at block
-/// position `at` takes with headers of `header` bytes (LevelDB's layout),
-/// computed independently of the writer.
-pub fn fragments(mut at: usize, header: usize, len: usize) -> usize {
-    const BLOCK: usize = 32768;
-    let mut left = len;
-    let mut n = 0;
-    loop {
-        at %= BLOCK;
-        if BLOCK - at < header {
-            at = 0;
-        }
-        let take = left.min(BLOCK - at - header);
-        n += 1;
-        left -= take;
-        at += header + take;
-        if left == 0 {
-            return n;
-        }
-    }
-}
-
 // ------------------------------------------------------------ damage recipes
 
 /// Applies one outcome file's recipe (a JSON array of steps) to `bytes`.
@@ -433,45 +412,3 @@ pub fn load_json(name: &str) -> serde_json::Value {
     let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
-
-// ------------------------------------------------------------ reading
-
-/// Everything one read produced.
-#[derive(Debug)]
-pub struct Run {
-    pub records: Vec<(u64, Vec<u8>)>,
-    pub dropped: Vec<Damage>,
-    pub benign: Vec<Benign>,
-    pub error: Option<Error>,
-}
-
-pub fn read(bytes: &[u8], opts: ReaderOptions) -> Run {
-    let mut r = opts.build(bytes);
-    let mut run = Run {
-        records: vec![],
-        dropped: vec![],
-        benign: vec![],
-        error: None,
-    };
-    // A bound on the events a read can produce: one per 7 bytes at most.
-    for _ in 0..bytes.len() + 16 {
-        match r.next_event() {
-            Ok(Some(Event::Record(rec))) => run.records.push((rec.offset, rec.payload.to_vec())),
-            Ok(Some(Event::Dropped(d))) => run.dropped.push(d),
-            Ok(Some(Event::Benign(b))) => run.benign.push(b),
-            Ok(Some(_)) => {}
-            Ok(None) => return run,
-            Err(e) => {
-                run.error = Some(e);
-                return run;
-            }
-        }
-    }
-    panic!("the reader did not end");
-}
-
-pub fn opts(mode: RecoveryMode, resync: Resync) -> ReaderOptions {
-    ReaderOptions::new().mode(mode).resync(resync)
-}
-
-pub const RESYNCS: [Resync; 2] = [Resync::Block, Resync::Scan];

@@ -4,51 +4,30 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use blocklog::{Event, RecoveryMode, Resync, Writer, WriterOptions};
+use blocklog::{Event, Writer, WriterOptions};
+use blocklog_testkit::read::read_all;
 
-use crate::common::{
-    default_log_number, exit_status_for, open_input, stdout_error, CliError, Settings, EXIT_OK,
-};
-
-/// What `recover` was asked.
-#[derive(Debug)]
-pub struct RecoverOptions {
-    /// Recovery mode deciding which records are kept.
-    pub mode: RecoveryMode,
-    /// Resync strategy.
-    pub resync: Resync,
-    /// Expected log number (else from the file name).
-    pub log_number: Option<u32>,
-    /// The damaged log.
-    pub input: PathBuf,
-    /// The new log.
-    pub output: PathBuf,
-    /// Replace the output if it exists.
-    pub force: bool,
-}
+use crate::args::RecoverArgs;
+use crate::error::{exit_status_for, stdout_error, CliError, EXIT_OK};
+use crate::input::{open_input, Settings};
 
 /// Runs `recover`; returns the exit status.
-pub fn run(o: &RecoverOptions) -> Result<u8, CliError> {
-    let settings = Settings {
-        mode: o.mode,
-        resync: o.resync,
-        log_number: o.log_number.or_else(|| default_log_number(&o.input)),
-        initial_offset: 0,
-    };
-    let input = open_input(&o.input, "recover")?;
-    if same_file(&o.input, &o.output) {
+pub fn run(a: &RecoverArgs) -> Result<u8, CliError> {
+    let settings = Settings::from_args(&a.read, &a.file);
+    let input = open_input(&a.file, "recover")?;
+    if same_file(&a.file, &a.output) {
         return Err(CliError::usage(format!(
             "refusing to write {}: it is the input file (recover never overwrites its input)",
-            o.output.display()
+            a.output.display()
         )));
     }
-    if o.output.exists() && !o.force {
+    if a.output.exists() && !a.force {
         return Err(CliError::usage(format!(
             "{} exists; pass --force to replace it",
-            o.output.display()
+            a.output.display()
         )));
     }
-    let temp = temp_path(&o.output);
+    let temp = temp_path(&a.output);
     let file = OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -68,13 +47,13 @@ pub fn run(o: &RecoverOptions) -> Result<u8, CliError> {
             code: exit_status_for(e),
             message: format!(
                 "{}: {e}; nothing written (a more lenient --mode, such as skip-corrupt, keeps what it can)",
-                o.input.display()
+                a.file.display()
             ),
         });
     }
-    fs::rename(&temp, &o.output).map_err(|e| {
+    fs::rename(&temp, &a.output).map_err(|e| {
         let _ = fs::remove_file(&temp);
-        CliError::io(&o.output, "write", &e)
+        CliError::io(&a.output, "write", &e)
     })?;
     let s = &done.summary;
     let format = match done.log_number {
@@ -88,8 +67,8 @@ pub fn run(o: &RecoverOptions) -> Result<u8, CliError> {
          {} bytes dropped in {} damaged region{}; outcome {}",
         s.records,
         s.record_bytes,
-        o.input.display(),
-        o.output.display(),
+        a.file.display(),
+        a.output.display(),
         s.dropped_bytes,
         s.damaged_regions,
         if s.damaged_regions == 1 { "" } else { "s" },
@@ -128,29 +107,27 @@ fn copy_records(
     let mut sink = Some(sink);
     let write_err =
         |e: blocklog::Error| CliError::usage(format!("cannot write {}: {e}", temp.display()));
-    let error = loop {
-        match reader.next_event() {
-            Ok(Some(Event::Record(r))) => {
-                if writer.is_none() {
-                    let mut opts = WriterOptions::new();
-                    if reader.is_recyclable() {
-                        if let Some(n) = reader.log_number() {
-                            opts = opts.recyclable(n);
-                        }
-                    }
-                    if let Some(s) = sink.take() {
-                        writer = Some(opts.build(s));
-                    }
-                }
-                if let Some(w) = writer.as_mut() {
-                    w.add_record(&r.payload).map_err(write_err)?;
+    let end = read_all(&mut reader, |event, reader| {
+        let Event::Record(r) = event else {
+            return Ok(());
+        };
+        if writer.is_none() {
+            let mut opts = WriterOptions::new();
+            if reader.is_recyclable() {
+                if let Some(n) = reader.log_number() {
+                    opts = opts.recyclable(n);
                 }
             }
-            Ok(Some(_)) => {}
-            Ok(None) => break None,
-            Err(e) => break Some(e),
+            if let Some(s) = sink.take() {
+                writer = Some(opts.build(s));
+            }
         }
-    };
+        if let Some(w) = writer.as_mut() {
+            w.add_record(&r.payload).map_err(write_err)?;
+        }
+        Ok(())
+    })?;
+    let error = end.error;
     let log_number = writer.as_ref().and_then(|w| w.log_number());
     let mut file = match writer {
         Some(w) => w
@@ -173,7 +150,7 @@ fn copy_records(
             .map_err(|e| CliError::io(temp, "sync", &e))?;
     }
     Ok(Copied {
-        summary: reader.summary().clone(),
+        summary: end.summary,
         error,
         log_number,
     })
