@@ -49,6 +49,9 @@ echo "PNG map: $(wc -c < "$out/map.png") bytes, PNG chart: $(wc -c < "$out/compa
 echo "--- examples"
 cargo run --quiet -p blocklog --example replay | tail -4
 cargo run --quiet -p blocklog --example recover
+out_append=$(cargo run --quiet -p blocklog --example append_after_crash)
+echo "$out_append" | tail -3
+grep -q 'read back: 3 records, outcome clean' <<<"$out_append" || { echo "append_after_crash lost records"; exit 1; }
 
 echo "--- cargo install --path cli (a debug build, reusing the tests' build)"
 cargo install --quiet --locked --debug --path cli --root "$out/root" --target-dir target
