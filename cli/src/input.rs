@@ -5,7 +5,7 @@ use std::fs::File;
 use std::io::{self, IsTerminal, Read};
 use std::path::Path;
 
-use blocklog::{ReaderOptions, RecoveryMode, Resync};
+use blocklog::{LogFormat, ReaderOptions, RecoveryMode, Resync};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::args::ReadArgs;
@@ -21,6 +21,8 @@ pub struct Settings {
     pub mode: RecoveryMode,
     /// Resync strategy.
     pub resync: Resync,
+    /// Header format.
+    pub format: LogFormat,
     /// Expected log number for recyclable records, if known.
     pub log_number: Option<u32>,
     /// Whether the log number was given (`--log-number`) rather than taken
@@ -31,12 +33,14 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// Settings for reading `file` with `mode` and `resync`: the log number
-    /// is `given`, else the one in the file's name ([`default_log_number`]).
+    /// Settings for reading `file` with `mode` and `resync`, the format
+    /// detected: the log number is `given`, else the one in the file's name
+    /// ([`default_log_number`]).
     pub fn new(mode: RecoveryMode, resync: Resync, given: Option<u32>, file: &Path) -> Settings {
         Settings {
             mode,
             resync,
+            format: LogFormat::Detect,
             log_number: given.or_else(|| default_log_number(file)),
             log_number_given: given.is_some(),
             initial_offset: 0,
@@ -45,7 +49,10 @@ impl Settings {
 
     /// Settings for reading `file` as the command line says.
     pub fn from_args(read: &ReadArgs, file: &Path) -> Settings {
-        Settings::new(read.mode, read.resync, read.log_number, file)
+        Settings {
+            format: read.format,
+            ..Settings::new(read.mode, read.resync, read.log_number, file)
+        }
     }
 
     /// The reader options for these settings.
@@ -53,6 +60,7 @@ impl Settings {
         let mut o = ReaderOptions::new()
             .mode(self.mode)
             .resync(self.resync)
+            .format(self.format)
             .initial_offset(self.initial_offset);
         if let Some(n) = self.log_number {
             o = o.log_number(n);
@@ -60,13 +68,18 @@ impl Settings {
         o
     }
 
-    /// `, log number N`, with where it came from; empty without one.
+    /// `, log number N`, with where it came from (empty without one), and
+    /// `, format F` unless the format is detected.
     pub fn log_number_note(&self) -> String {
-        match (self.log_number, self.log_number_given) {
+        let mut s = match (self.log_number, self.log_number_given) {
             (Some(n), true) => format!(", log number {n}"),
             (Some(n), false) => format!(", log number {n} (from the file name)"),
             (None, _) => String::new(),
+        };
+        if self.format != LogFormat::Detect {
+            s.push_str(&format!(", format {}", self.format));
         }
+        s
     }
 }
 

@@ -199,12 +199,11 @@ fn verify_file(
         if stopped_early && !io_failed && m.painted_to() < len {
             // Show what lies beyond the stop with a salvage read.
             m.begin_after_stop();
-            let salvage = Settings::new(
-                RecoveryMode::SkipCorrupt,
-                Resync::Scan,
-                o.read.log_number,
-                file,
-            );
+            let salvage = Settings {
+                mode: RecoveryMode::SkipCorrupt,
+                resync: Resync::Scan,
+                ..settings
+            };
             let input = open_input(file, "map")?;
             let after = read_all(
                 &mut salvage.reader_options().build(input.reader),

@@ -1069,12 +1069,14 @@ fn dump_json_reads_the_engines_own_logs() {
     // Logs written by LevelDB and RocksDB (tests/interop), named as the
     // engines name them: the log number in the name applies to recyclable
     // logs only, so the legacy ones must still give every record.
+    // Each is read with its file's own number (from the name, and given),
+    // with the format detected and stated: exactly its batches in every mode.
     let fixtures = fixtures_dir();
-    for log in [
-        "leveldb/000004.log",
-        "rocksdb-default/000008.log",
-        "rocksdb-recycle/000008.log",
-        "rocksdb-recycle/000010.log",
+    for (log, number, format) in [
+        ("leveldb/000004.log", "4", "legacy"),
+        ("rocksdb-default/000008.log", "8", "legacy"),
+        ("rocksdb-recycle/000008.log", "8", "recyclable"),
+        ("rocksdb-recycle/000010.log", "10", "recyclable"),
     ] {
         let path = fixtures.join(log);
         if !path.exists() {
@@ -1082,8 +1084,21 @@ fn dump_json_reads_the_engines_own_logs() {
         }
         let expected = expected_batches(&fixtures.join(format!("{log}.expected.txt")));
         assert!(!expected.is_empty(), "{log}");
-        for mode in ["tolerate-tail", "absolute", "point-in-time", "skip-corrupt"] {
-            let o = blocklog(&["dump", "--json", "--mode", mode, path.to_str().unwrap()]);
+        let variants: [&[&str]; 4] = [
+            &[],
+            &["--log-number", number],
+            &["--format", "detect"],
+            &["--format", format, "--log-number", number],
+        ];
+        for (mode, extra) in ["tolerate-tail", "absolute", "point-in-time", "skip-corrupt"]
+            .into_iter()
+            .flat_map(|m| variants.iter().map(move |v| (m, v)))
+        {
+            let mut args = vec!["dump", "--json", "--mode", mode];
+            args.extend_from_slice(extra);
+            args.push(path.to_str().unwrap());
+            let o = blocklog(&args);
+            let mode = format!("{mode} {extra:?}");
             assert_eq!(code(&o), 0, "{log} {mode}: {}", stderr(&o));
             let lines = json_lines(&o);
             let got: Vec<(Option<u64>, u64, u64)> = lines[..lines.len() - 1]
