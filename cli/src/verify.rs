@@ -183,6 +183,19 @@ fn verify_file(
     };
     let stopped_early = end.error.is_some() || s.stopped_at.is_some();
     writeln!(out, "  verdict:  {verdict}").map_err(w)?;
+    if s.records == 0 && benign.iter().any(|(k, _, _)| *k == BenignKind::PreviousUse) {
+        // Nothing but a previous use: a fresh recycled log, or the wrong
+        // number (the name or --log-number) making the current records stale.
+        let which = settings
+            .log_number
+            .map(|n| format!(" (no record carries log number {n})"))
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "  warning:  the whole file is a previous use of it{which}; is the log number right? (--log-number N)"
+        )
+        .map_err(w)?;
+    }
     if stopped_early && s.bytes_read < len {
         writeln!(
             out,

@@ -353,6 +353,51 @@ fn dump_log_number_comes_from_the_file_name_or_the_flag() {
 }
 
 #[test]
+fn verify_warns_when_the_whole_file_is_a_previous_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let (bytes, current) = recycled(9);
+    let path = write(dir.path(), "000009.log", &bytes);
+    let p = path.to_str().unwrap();
+    // Its own number: the current records, no warning.
+    let o = blocklog(&["verify", p]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains(&format!("records:  {current} ")),
+        "{}",
+        stdout(&o)
+    );
+    assert!(!stdout(&o).contains("warning"), "{}", stdout(&o));
+    // A wrong number: every record is another log's, so the file reads as
+    // a previous use; the verdict stays what the mode says, with a warning.
+    for mode in ["tolerate-tail", "absolute"] {
+        let o = blocklog(&["verify", "--mode", mode, "--log-number", "10", p]);
+        assert_eq!(code(&o), 0, "{}", stderr(&o));
+        let text = stdout(&o);
+        assert!(text.contains("records:  0 "), "{text}");
+        assert!(text.contains("verdict:  OK: clean"), "{text}");
+        let warning: Vec<&str> = text.lines().filter(|l| l.contains("warning")).collect();
+        assert_eq!(warning.len(), 1, "{text}");
+        assert!(
+            warning[0].contains("the whole file is a previous use of it")
+                && warning[0].contains("log number 10")
+                && warning[0].contains("is the log number right? (--log-number N)"),
+            "{text}"
+        );
+    }
+    // A legacy log read as recyclable: also nothing but a previous use.
+    let (legacy, _) = log_of(5);
+    let legacy = write(dir.path(), "000003.log", &legacy);
+    let o = blocklog(&["verify", "--format", "recyclable", legacy.to_str().unwrap()]);
+    assert!(
+        stdout(&o).contains("warning:  the whole file is a previous use"),
+        "{}",
+        stdout(&o)
+    );
+    let o = blocklog(&["verify", legacy.to_str().unwrap()]);
+    assert!(!stdout(&o).contains("warning"), "{}", stdout(&o));
+}
+
+#[test]
 fn usage_errors_and_unreadable_files_exit_2() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("missing.log");
