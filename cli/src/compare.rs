@@ -14,36 +14,33 @@ use serde_json::Value;
 use crate::args::{CompareArgs, Format};
 use crate::chart::{self, Group};
 use crate::error::{stdout_error, CliError, EXIT_OK};
-use crate::input::{open_input, Settings};
+use crate::input::{open_input, shown, Settings};
 use crate::plot::ImageFormat;
 use crate::text::json_object;
 
 /// Reads a user's file in every mode of [`MODES`] and judges the reads.
 fn file_rows(path: &Path) -> Result<Vec<Row>, CliError> {
+    // Opened once: every mode reads the same handle (or, for a stream, the
+    // same bytes in memory).
+    let input = open_input(path)?.rereadable(path)?;
     let mut reads = Vec::new();
     for m in MODES {
         let settings = Settings::new(m.mode, m.resync, None, path);
-        let input = open_input(path, &m.label())?;
+        let source = input.reader(path, &m.label())?;
         let mut keys = Vec::new();
         let mut dropped = false;
-        let end = read_all(
-            &mut settings.reader_options().build(input.reader),
-            |event, _| {
-                match event {
-                    Event::Record(r) => {
-                        keys.push((r.offset, r.payload.len(), crc32c::crc32c(&r.payload)))
-                    }
-                    Event::Dropped(_) => dropped = true,
-                    _ => {}
+        let end = read_all(&mut settings.reader_options().build(source), |event, _| {
+            match event {
+                Event::Record(r) => {
+                    keys.push((r.offset, r.payload.len(), crc32c::crc32c(&r.payload)))
                 }
-                Ok::<(), CliError>(())
-            },
-        )?;
+                Event::Dropped(_) => dropped = true,
+                _ => {}
+            }
+            Ok::<(), CliError>(())
+        })?;
         if let Some(e @ blocklog::Error::Io { .. }) = &end.error {
-            return Err(CliError::usage(format!(
-                "cannot read {}: {e}",
-                path.display()
-            )));
+            return Err(CliError::usage(format!("cannot read {}: {e}", shown(path))));
         }
         reads.push(ModeRead {
             mode: m,

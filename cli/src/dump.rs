@@ -8,8 +8,8 @@ use serde_json::Value;
 
 use crate::args::DumpArgs;
 use crate::error::{exit_status_for, stdout_error, CliError, EXIT_OK};
-use crate::input::{open_input, Settings};
-use crate::text::{file_size, hex, json_object, preview};
+use crate::input::{open_input, shown, Settings};
+use crate::text::{hex, input_size, json_object, preview};
 
 /// Runs `dump`; returns the exit status.
 pub fn run(a: &DumpArgs) -> Result<u8, CliError> {
@@ -17,14 +17,14 @@ pub fn run(a: &DumpArgs) -> Result<u8, CliError> {
         initial_offset: a.start_offset,
         ..Settings::from_args(&a.read, &a.file)
     };
-    let input = open_input(&a.file, "dump")?;
+    let input = open_input(&a.file)?;
     let mut out = BufWriter::new(io::stdout().lock());
     if !a.json {
         writeln!(
             out,
             "{}: {}, mode {}, resync {}{}",
-            a.file.display(),
-            file_size(input.len),
+            shown(&a.file),
+            input_size(input.len.filter(|_| !input.is_stream())),
             settings.mode,
             settings.resync.as_str(),
             settings.log_number_note()
@@ -35,7 +35,7 @@ pub fn run(a: &DumpArgs) -> Result<u8, CliError> {
                 .map_err(stdout_error)?;
         }
     }
-    let mut reader = settings.reader_options().build(input.reader);
+    let mut reader = settings.reader_options().build(input.reader("dump"));
     let end = read_all(&mut reader, |event, reader| {
         let line = if a.json {
             json_event(&event)
@@ -59,7 +59,7 @@ pub fn run(a: &DumpArgs) -> Result<u8, CliError> {
         None => Ok(EXIT_OK),
         Some(e) => Err(CliError {
             code: exit_status_for(&e),
-            message: format!("{}: {e}", a.file.display()),
+            message: format!("{}: {e}", shown(&a.file)),
         }),
     }
 }

@@ -5,7 +5,9 @@
 use std::collections::HashSet;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
 
 use blocklog::format::{BLOCK_SIZE, HEADER_SIZE};
 use blocklog::{Event, Position, ReaderOptions, RecoveryMode, Resync, Writer, WriterOptions};
@@ -1227,4 +1229,315 @@ fn dump_of_a_recycled_file_whose_first_write_was_lost_shows_no_stale_records() {
         );
         assert_eq!(lines.last().unwrap()["records"], 0);
     }
+}
+
+// ---- Inputs: each opened once; FIFOs and standard input read as streams;
+// devices refused (issue 10, defect 12).
+
+/// Waits for `child` at most `secs` seconds (a hang guard, not a timing
+/// assertion): kills it and panics if it has not exited by then.
+fn output_within(mut child: Child, secs: u64, what: &str) -> Output {
+    use std::io::Read;
+    let mut out = child.stdout.take().expect("piped stdout");
+    let mut err = child.stderr.take().expect("piped stderr");
+    let out = thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = out.read_to_end(&mut v);
+        v
+    });
+    let err = thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = err.read_to_end(&mut v);
+        v
+    });
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what}: still running after {secs} s");
+        }
+        thread::sleep(Duration::from_millis(20));
+    };
+    Output {
+        status,
+        stdout: out.join().unwrap(),
+        stderr: err.join().unwrap(),
+    }
+}
+
+fn spawn_blocklog(args: &[&str], stdin: Stdio) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_blocklog"))
+        .args(args)
+        .stdin(stdin)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run blocklog")
+}
+
+/// Creates a FIFO with mkfifo(1).
+#[cfg(unix)]
+fn mkfifo(path: &Path) {
+    let status = Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .expect("run mkfifo");
+    assert!(status.success(), "mkfifo {}", path.display());
+}
+
+/// Runs blocklog on a FIFO that a writer thread feeds with `bytes` (in
+/// small writes), within a hang guard.
+#[cfg(unix)]
+fn blocklog_on_fifo(fifo: &Path, bytes: &[u8], args: &[&str]) -> Output {
+    let feeder = {
+        let (fifo, bytes) = (fifo.to_path_buf(), bytes.to_vec());
+        thread::spawn(move || {
+            use std::io::Write;
+            // Blocks until blocklog opens the FIFO; a closed reader ends it (EPIPE).
+            let mut w = fs::OpenOptions::new().write(true).open(&fifo).unwrap();
+            for chunk in bytes.chunks(5000) {
+                if w.write_all(chunk).is_err() {
+                    break;
+                }
+            }
+        })
+    };
+    let o = output_within(
+        spawn_blocklog(args, Stdio::null()),
+        60,
+        &format!("{args:?}"),
+    );
+    if !feeder.is_finished() {
+        // blocklog never opened the FIFO (or opened it twice and stopped
+        // early): let the writer go, then fail below if it mattered.
+        let fifo = fifo.to_path_buf();
+        thread::spawn(move || {
+            use std::io::Read;
+            if let Ok(mut r) = fs::File::open(&fifo) {
+                let _ = r.read_to_end(&mut Vec::new());
+            }
+        });
+    }
+    o
+}
+
+#[cfg(unix)]
+#[test]
+fn a_fifo_is_opened_once_and_read_as_a_stream() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut bytes, _) = log_of(25);
+    bytes.truncate(bytes.len() - 5); // a torn tail, for a verdict worth checking
+    let fifo_dir = dir.path().join("fifo");
+    let file_dir = dir.path().join("file");
+    fs::create_dir_all(&fifo_dir).unwrap();
+    fs::create_dir_all(&file_dir).unwrap();
+    let fifo = fifo_dir.join("000007.log");
+    mkfifo(&fifo);
+    let file = write(&file_dir, "000007.log", &bytes);
+    let (f, r) = (fifo.to_str().unwrap(), file.to_str().unwrap());
+    let same = |fifo_out: &str, file_out: &str, what: &str| {
+        assert_eq!(
+            fifo_out.replace(f, "LOG"),
+            file_out.replace(r, "LOG"),
+            "{what}: the FIFO reads like the file"
+        );
+    };
+    // dump: the same JSON lines as the regular file.
+    for mode in ["tolerate-tail", "absolute"] {
+        let o = blocklog_on_fifo(&fifo, &bytes, &["dump", "--json", "--mode", mode, f]);
+        let want = blocklog(&["dump", "--json", "--mode", mode, r]);
+        assert_eq!(code(&o), code(&want), "{mode}: {}", stderr(&o));
+        same(&stdout(&o), &stdout(&want), mode);
+        assert_dump_matches(
+            &json_lines(&o),
+            &lib_read(
+                &bytes,
+                ReaderOptions::new()
+                    .mode(mode.parse().unwrap())
+                    .log_number(7),
+            ),
+        );
+    }
+    // verify: the same verdict; a stream's size is what was read.
+    let o = blocklog_on_fifo(&fifo, &bytes, &["verify", f]);
+    let want = blocklog(&["verify", r]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(text.lines().next().unwrap().contains("stream, "), "{text}");
+    let body = |t: &str| t.lines().skip(1).collect::<Vec<_>>().join("\n");
+    assert_eq!(body(&text), body(&stdout(&want)));
+    assert!(text.contains("verdict:  OK: tail damage dropped"), "{text}");
+    // verify --map reads twice: from memory, not by opening the FIFO again.
+    let map = dir.path().join("map.svg");
+    let o = blocklog_on_fifo(
+        &fifo,
+        &bytes,
+        &[
+            "verify",
+            "--mode",
+            "absolute",
+            "--map",
+            map.to_str().unwrap(),
+            f,
+        ],
+    );
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(stdout(&o).contains("REFUSED"), "{}", stdout(&o));
+    assert!(fs::metadata(&map).unwrap().len() > 0);
+    // compare reads five modes: the same rows as the regular file.
+    let o = blocklog_on_fifo(&fifo, &bytes, &["compare", "--format", "json", f]);
+    let want = blocklog(&["compare", "--format", "json", r]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    same(&stdout(&o), &stdout(&want), "compare");
+    // recover from a FIFO.
+    let out = dir.path().join("out.log");
+    let o = blocklog_on_fifo(
+        &fifo,
+        &bytes,
+        &[
+            "recover",
+            "--mode",
+            "tolerate-tail",
+            f,
+            "-o",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let got = lib_read(&fs::read(&out).unwrap(), ReaderOptions::new());
+    assert_eq!(
+        got.payloads(),
+        lib_read(&bytes, ReaderOptions::new()).payloads()
+    );
+}
+
+#[test]
+fn a_dash_is_standard_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut bytes, records) = log_of(20);
+    bytes.truncate(bytes.len() - 3);
+    let file = write(dir.path(), "wal.log", &bytes);
+    let r = file.to_str().unwrap();
+    let piped = |args: &[&str]| {
+        let mut child = spawn_blocklog(args, Stdio::piped());
+        let mut stdin = child.stdin.take().unwrap();
+        let data = bytes.clone();
+        let feeder = thread::spawn(move || {
+            use std::io::Write;
+            for chunk in data.chunks(7000) {
+                if stdin.write_all(chunk).is_err() {
+                    break;
+                }
+            }
+        });
+        let o = output_within(child, 60, &format!("{args:?}"));
+        feeder.join().unwrap();
+        o
+    };
+    let o = piped(&["dump", "--json", "-"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(stdout(&o), stdout(&blocklog(&["dump", "--json", r])));
+    // All records but the torn last, its tail `dropped` line, the end line.
+    assert_eq!(json_lines(&o).len(), records.len() + 1);
+    let o = piped(&["dump", "-"]);
+    assert!(
+        stdout(&o).starts_with("standard input: stream, mode tolerate-tail"),
+        "{}",
+        stdout(&o)
+    );
+    let o = piped(&["verify", "--mode", "absolute", "-"]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(
+        stdout(&o).starts_with("standard input: stream, "),
+        "{}",
+        stdout(&o)
+    );
+    assert!(stdout(&o).contains("REFUSED"), "{}", stdout(&o));
+    let out = dir.path().join("out.log");
+    let o = piped(&[
+        "recover",
+        "--mode",
+        "skip-corrupt",
+        "-",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("from standard input into"),
+        "{}",
+        stdout(&o)
+    );
+    let got = lib_read(&fs::read(&out).unwrap(), ReaderOptions::new());
+    assert_eq!(got.records.len(), records.len() - 1);
+    // Standard input redirected from a regular file reads the same.
+    let o = output_within(
+        spawn_blocklog(
+            &["dump", "--json", "-"],
+            Stdio::from(fs::File::open(&file).unwrap()),
+        ),
+        60,
+        "dump - < file",
+    );
+    assert_eq!(stdout(&o), stdout(&blocklog(&["dump", "--json", r])));
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn devices_are_refused_not_read_forever() {
+    let dir = tempfile::tempdir().unwrap();
+    let (bytes, _) = log_of(3);
+    let good = write(dir.path(), "good.log", &bytes);
+    let out = dir.path().join("out.log");
+    for args in [
+        vec!["dump", "/dev/zero"],
+        vec!["dump", "--json", "/dev/zero"],
+        vec!["verify", "/dev/zero"],
+        vec![
+            "recover",
+            "--mode",
+            "skip-corrupt",
+            "/dev/zero",
+            "-o",
+            out.to_str().unwrap(),
+        ],
+        vec!["compare", "/dev/zero"],
+    ] {
+        let o = output_within(
+            spawn_blocklog(&args, Stdio::null()),
+            60,
+            &format!("{args:?}"),
+        );
+        assert_eq!(code(&o), 2, "{args:?}: {}", stderr(&o));
+        assert_eq!(
+            stderr(&o).trim_end(),
+            "blocklog: cannot read /dev/zero: not a regular file, FIFO or stdin (a character device)",
+            "{args:?}"
+        );
+    }
+    assert!(!out.exists());
+    // verify goes on with the other files.
+    let o = blocklog(&["verify", "/dev/zero", good.to_str().unwrap()]);
+    assert_eq!(code(&o), 2);
+    assert!(stdout(&o).contains("verdict:  OK: clean"), "{}", stdout(&o));
+    // /dev/zero as standard input: refused too.
+    let o = output_within(
+        spawn_blocklog(
+            &["dump", "-"],
+            Stdio::from(fs::File::open("/dev/zero").unwrap()),
+        ),
+        60,
+        "dump - < /dev/zero",
+    );
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(
+        stderr(&o)
+            .starts_with("blocklog: cannot read standard input: not a regular file, FIFO or pipe"),
+        "{}",
+        stderr(&o)
+    );
 }
