@@ -2,7 +2,7 @@
 //! with a progress bar for large files) and the reader settings a command
 //! reads them with.
 
-use std::fs::{File, Metadata};
+use std::fs::{File, FileType, Metadata};
 use std::io::{self, IsTerminal, Read, Seek, SeekFrom};
 use std::path::Path;
 
@@ -234,10 +234,27 @@ fn is_device(meta: &Metadata) -> bool {
 
 /// What a file that is not read is, for messages.
 fn kind_name(meta: &Metadata) -> &'static str {
+    file_kind(&meta.file_type())
+}
+
+/// What a file is, for messages: `a regular file`, `a directory`, `a
+/// symbolic link`, `a FIFO`, `a character device`, ...
+pub fn file_kind(t: &FileType) -> &'static str {
+    if t.is_file() {
+        return "a regular file";
+    }
+    if t.is_dir() {
+        return "a directory";
+    }
+    if t.is_symlink() {
+        return "a symbolic link";
+    }
     #[cfg(unix)]
     {
         use std::os::unix::fs::FileTypeExt;
-        let t = meta.file_type();
+        if t.is_fifo() {
+            return "a FIFO";
+        }
         if t.is_char_device() {
             return "a character device";
         }
@@ -248,7 +265,6 @@ fn kind_name(meta: &Metadata) -> &'static str {
             return "a socket";
         }
     }
-    let _ = meta;
     "not a file"
 }
 

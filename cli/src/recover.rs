@@ -9,7 +9,7 @@ use blocklog_testkit::read::read_all;
 
 use crate::args::RecoverArgs;
 use crate::error::{exit_status_for, stdout_error, CliError, EXIT_OK};
-use crate::input::{is_stdin, open_input, shown, Settings};
+use crate::input::{file_kind, is_stdin, open_input, shown, Settings};
 
 /// Runs `recover`; returns the exit status.
 pub fn run(a: &RecoverArgs) -> Result<u8, CliError> {
@@ -21,11 +21,25 @@ pub fn run(a: &RecoverArgs) -> Result<u8, CliError> {
             a.output.display()
         )));
     }
-    if a.output.exists() && !a.force {
-        return Err(CliError::usage(format!(
-            "{} exists; pass --force to replace it",
-            a.output.display()
-        )));
+    // Only a regular file is ever replaced (with --force): never a symbolic
+    // link (nor the file it names), a device, a FIFO or a directory.
+    match fs::symlink_metadata(&a.output) {
+        Ok(m) if !m.file_type().is_file() => {
+            return Err(CliError::usage(format!(
+                "refusing to replace {}: it is {} (recover replaces only a regular file)",
+                a.output.display(),
+                file_kind(&m.file_type())
+            )));
+        }
+        Ok(_) if !a.force => {
+            return Err(CliError::usage(format!(
+                "{} exists; pass --force to replace it",
+                a.output.display()
+            )));
+        }
+        Ok(_) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(CliError::io(&a.output, "check", &e)),
     }
     let temp = temp_path(&a.output);
     let file = OpenOptions::new()
@@ -55,6 +69,8 @@ pub fn run(a: &RecoverArgs) -> Result<u8, CliError> {
         let _ = fs::remove_file(&temp);
         CliError::io(&a.output, "write", &e)
     })?;
+    // The rename is durable once the directory holding it is synced.
+    sync_dir(&a.output)?;
     let s = &done.summary;
     let format = match done.log_number {
         Some(n) => format!("recyclable format, log number {n}"),
@@ -154,6 +170,24 @@ fn copy_records(
         error,
         log_number,
     })
+}
+
+/// Syncs the directory holding `path`, so that a rename into it survives a
+/// crash (a no-op where directories cannot be opened, as on Windows).
+fn sync_dir(path: &Path) -> Result<(), CliError> {
+    #[cfg(unix)]
+    {
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| CliError::io(dir, "sync the directory", &e))?;
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
 }
 
 /// A temporary name beside `output`, renamed over it once complete.

@@ -1541,3 +1541,155 @@ fn devices_are_refused_not_read_forever() {
         stderr(&o)
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn recover_force_replaces_only_a_regular_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let (bytes, records) = log_of(6);
+    let input = write(dir.path(), "in.log", &bytes);
+    let victim = write(dir.path(), "victim", b"not a log");
+    let link = dir.path().join("link.log");
+    std::os::unix::fs::symlink(&victim, &link).unwrap();
+    let dangling = dir.path().join("dangling.log");
+    std::os::unix::fs::symlink(dir.path().join("nowhere"), &dangling).unwrap();
+    let subdir = dir.path().join("subdir.log");
+    fs::create_dir(&subdir).unwrap();
+    let fifo = dir.path().join("fifo.log");
+    mkfifo(&fifo);
+    for (out, kind) in [
+        (&link, "a symbolic link"),
+        (&dangling, "a symbolic link"),
+        (&subdir, "a directory"),
+        (&fifo, "a FIFO"),
+    ] {
+        for force in [true, false] {
+            let mut args = vec!["recover", "--mode", "skip-corrupt"];
+            if force {
+                args.push("--force");
+            }
+            args.extend([input.to_str().unwrap(), "-o", out.to_str().unwrap()]);
+            let o = output_within(
+                spawn_blocklog(&args, Stdio::null()),
+                60,
+                &format!("{args:?}"),
+            );
+            assert_eq!(code(&o), 2, "{args:?}: {}", stderr(&o));
+            assert_eq!(
+                stderr(&o).trim_end(),
+                format!(
+                    "blocklog: refusing to replace {}: it is {kind} (recover replaces only a regular file)",
+                    out.display()
+                )
+            );
+        }
+    }
+    // Nothing was replaced, nothing written through the link, no temp file left.
+    assert!(fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert!(fs::symlink_metadata(&dangling)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_eq!(fs::read(&victim).unwrap(), b"not a log");
+    assert!(subdir.is_dir());
+    let names: HashSet<String> = fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names.len(), 6, "{names:?}");
+    // A regular file is replaced with --force.
+    let o = blocklog(&[
+        "recover",
+        "--mode",
+        "skip-corrupt",
+        "--force",
+        input.to_str().unwrap(),
+        "-o",
+        victim.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(read_clean(&victim).0.len(), records.len());
+}
+
+/// Whether strace(1) can trace here (ptrace may be forbidden in containers).
+fn strace_works() -> bool {
+    Command::new("strace")
+        .args(["-f", "-qq", "-o", "/dev/null", "true"])
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn recover_syncs_the_directory_after_its_rename() {
+    let dir = tempfile::tempdir().unwrap();
+    let (bytes, records) = log_of(6);
+    let input = write(dir.path(), "in.log", &bytes);
+    // A relative output (no parent in the name): the directory is ".".
+    let o = Command::new(env!("CARGO_BIN_EXE_blocklog"))
+        .args(["recover", "--mode", "absolute", "in.log", "-o", "rel.log"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(
+        read_clean(&dir.path().join("rel.log")).0.len(),
+        records.len()
+    );
+    if !strace_works() {
+        eprintln!("strace cannot trace here: the fsync order is not checked");
+        return;
+    }
+    let out_dir = dir.path().join("out");
+    fs::create_dir(&out_dir).unwrap();
+    let out = out_dir.join("out.log");
+    let trace = dir.path().join("trace.txt");
+    let o = Command::new("strace")
+        .args([
+            "-f",
+            "-qq",
+            "-e",
+            "trace=openat,open,fsync,fdatasync,rename,renameat,renameat2",
+            "-o",
+        ])
+        .arg(&trace)
+        .arg(env!("CARGO_BIN_EXE_blocklog"))
+        .args([
+            "recover",
+            "--mode",
+            "absolute",
+            input.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let trace = fs::read_to_string(&trace).unwrap();
+    let lines: Vec<&str> = trace.lines().collect();
+    let renamed = lines
+        .iter()
+        .position(|l| l.contains("rename") && l.contains(&format!("\"{}\"", out.display())))
+        .unwrap_or_else(|| panic!("no rename to the output:\n{trace}"));
+    // The temp file is synced before the rename ...
+    assert!(
+        lines[..renamed].iter().any(|l| l.contains("fsync(")),
+        "{trace}"
+    );
+    // ... and the output's directory, opened after it, is synced.
+    let dir_fd = lines[renamed..]
+        .iter()
+        .find(|l| l.contains("open") && l.contains(&format!("\"{}\"", out_dir.display())))
+        .and_then(|l| l.rsplit("= ").next())
+        .map(|fd| fd.trim().to_string())
+        .unwrap_or_else(|| panic!("the directory is not opened after the rename:\n{trace}"));
+    assert!(
+        lines[renamed..]
+            .iter()
+            .any(|l| l.contains(&format!("fsync({dir_fd})"))),
+        "the directory is not synced after the rename:\n{trace}"
+    );
+}
