@@ -148,7 +148,7 @@ pub fn open_input(path: &Path) -> Result<Input, CliError> {
     if is_stdin(path) {
         return open_stdin();
     }
-    let file = File::open(path).map_err(|e| CliError::io(path, "open", &e))?;
+    let file = File::open(path).map_err(|e| CliError::io(path, "read", &e))?;
     let meta = file
         .metadata()
         .map_err(|e| CliError::io(path, "read", &e))?;

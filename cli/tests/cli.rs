@@ -1693,3 +1693,74 @@ fn recover_syncs_the_directory_after_its_rename() {
         "the directory is not synced after the rename:\n{trace}"
     );
 }
+
+#[test]
+fn compare_goes_on_past_an_unreadable_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let (bytes, _) = log_of(8);
+    let good = write(dir.path(), "good.log", &bytes);
+    let missing = dir.path().join("missing.log");
+    let (g, m, d) = (
+        good.to_str().unwrap(),
+        missing.to_str().unwrap(),
+        dir.path().to_str().unwrap(),
+    );
+    let alone = blocklog(&["compare", "--format", "json", g]);
+    assert_eq!(code(&alone), 0);
+    let alone: Value = serde_json::from_str(&stdout(&alone)).unwrap();
+    assert!(
+        alone.get("unreadable").is_none(),
+        "unchanged when all files read"
+    );
+    let o = blocklog(&["compare", "--format", "json", m, g, d]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    let err = stderr(&o);
+    let errors: Vec<&str> = err.lines().collect();
+    assert_eq!(errors.len(), 2, "{err}");
+    assert!(
+        errors[0].starts_with(&format!("blocklog: cannot read {m}: ")),
+        "{}",
+        errors[0]
+    );
+    assert_eq!(
+        errors[1],
+        format!("blocklog: cannot read {d}: it is a directory")
+    );
+    let doc: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    // The readable file's rows exactly as alone; the others listed after the notes.
+    assert_eq!(doc["rows"], alone["rows"]);
+    assert_eq!(doc["notes"], alone["notes"]);
+    // Key order (serde_json's Value sorts keys: check the text).
+    let raw = stdout(&o);
+    assert!(
+        raw.starts_with(r#"{"kind":"compare","seed":null,"rows":["#),
+        "{raw}"
+    );
+    let notes_at = raw.find(r#"],"notes":["#).unwrap();
+    assert!(
+        raw[notes_at..].contains(r#"],"unreadable":[{"source":"#),
+        "{raw}"
+    );
+    assert!(raw.ends_with("]}\n"), "{raw}");
+    assert_eq!(doc.as_object().unwrap().len(), 5);
+    let unreadable = doc["unreadable"].as_array().unwrap();
+    assert_eq!(unreadable.len(), 2);
+    assert_eq!(unreadable[0]["source"], m);
+    assert_eq!(
+        format!("blocklog: {}", unreadable[0]["error"].as_str().unwrap()),
+        errors[0]
+    );
+    assert_eq!(unreadable[1]["source"], d);
+    // The table too: the good file's rows, then a line per unreadable file.
+    let chart = dir.path().join("c.svg");
+    let o = blocklog(&["compare", "--chart", chart.to_str().unwrap(), g, m]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(text.contains(g), "{text}");
+    assert_eq!(text.matches("tolerate-tail").count(), 1, "{text}");
+    assert!(
+        text.contains(&format!("* {m}: UNREADABLE: cannot read {m}: ")),
+        "{text}"
+    );
+    assert!(fs::metadata(&chart).unwrap().len() > 0);
+}
