@@ -4,6 +4,7 @@
 //! `blocklog::LogFormat`).
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use blocklog::{LogFormat, RecoveryMode, Resync};
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
@@ -116,8 +117,25 @@ pub struct DumpArgs {
     /// One JSON object per line (see docs/cli.md for the contract).
     #[arg(long)]
     pub json: bool,
-    /// The log file.
+    /// Follow the log while it grows: print each record as it completes
+    /// (a regular file only; runs until killed, or see --idle-exit).
+    #[arg(long)]
+    pub follow: bool,
+    /// With --follow: after SECS seconds (integer or fraction) without new
+    /// bytes, take the log as complete, print what remains (a torn tail)
+    /// and the end line, and exit.
+    #[arg(long, value_name = "SECS", requires = "follow", value_parser = parse_secs)]
+    pub idle_exit: Option<Duration>,
+    /// The log file (`-`: standard input).
     pub file: PathBuf,
+}
+
+/// Parses a non-negative number of seconds, such as `1` or `0.5`.
+fn parse_secs(s: &str) -> Result<Duration, String> {
+    let secs: f64 = s
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of seconds"))?;
+    Duration::try_from_secs_f64(secs).map_err(|_| format!("{s:?} is not a number of seconds"))
 }
 
 /// `blocklog verify`.
@@ -130,7 +148,7 @@ pub struct VerifyArgs {
     /// labels and legend: FILE.svg or FILE.png.
     #[arg(long, value_name = "FILE.svg|FILE.png")]
     pub map: Option<PathBuf>,
-    /// The log files.
+    /// The log files (`-`: standard input).
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
 }
@@ -154,7 +172,7 @@ pub struct RecoverArgs {
     /// Replace OUT if it exists.
     #[arg(long)]
     pub force: bool,
-    /// The damaged log.
+    /// The damaged log (`-`: standard input).
     pub file: PathBuf,
 }
 
@@ -227,5 +245,38 @@ mod tests {
             assert_eq!(a.read.format, f);
         }
         assert!(Cli::try_parse_from(["blocklog", "dump", "--format", "rocks", "x.log"]).is_err());
+        // --idle-exit: seconds, integer or fraction, with --follow only.
+        for (secs, want) in [("1", 1000), ("0.25", 250), ("0", 0)] {
+            let cli =
+                Cli::try_parse_from(["blocklog", "dump", "--follow", "--idle-exit", secs, "x.log"])
+                    .unwrap();
+            let Command::Dump(a) = cli.command else {
+                panic!("not dump")
+            };
+            assert!(a.follow);
+            assert_eq!(a.idle_exit, Some(Duration::from_millis(want)));
+        }
+        for bad in [
+            vec!["blocklog", "dump", "--idle-exit", "1", "x.log"],
+            vec!["blocklog", "dump", "--follow", "--idle-exit", "-1", "x.log"],
+            vec![
+                "blocklog",
+                "dump",
+                "--follow",
+                "--idle-exit",
+                "soon",
+                "x.log",
+            ],
+            vec![
+                "blocklog",
+                "dump",
+                "--follow",
+                "--idle-exit",
+                "inf",
+                "x.log",
+            ],
+        ] {
+            assert!(Cli::try_parse_from(&bad).is_err(), "{bad:?}");
+        }
     }
 }

@@ -277,6 +277,15 @@ impl Input {
         matches!(self.source, Source::Stream(_))
     }
 
+    /// The regular file, for reading it while it grows (`dump --follow`);
+    /// `None` for a stream.
+    pub fn into_file(self) -> Option<File> {
+        match self.source {
+            Source::File(f) => Some(f),
+            Source::Stream(_) => None,
+        }
+    }
+
     /// The input as one reader from its start, with a progress bar.
     pub fn reader(self, label: &str) -> InputReader {
         let source: Box<dyn Read> = match self.source {

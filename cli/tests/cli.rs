@@ -6,6 +6,7 @@ use std::collections::HashSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -1763,4 +1764,187 @@ fn compare_goes_on_past_an_unreadable_file() {
         "{text}"
     );
     assert!(fs::metadata(&chart).unwrap().len() > 0);
+}
+
+// ---- dump --follow
+
+/// Receives the next line of a followed dump (a hang guard of 60 s).
+fn next_line(lines: &mpsc::Receiver<String>, what: &str) -> Option<Value> {
+    match lines.recv_timeout(Duration::from_secs(60)) {
+        Ok(l) => {
+            Some(serde_json::from_str(&l).unwrap_or_else(|e| panic!("bad JSON line {l:?}: {e}")))
+        }
+        Err(mpsc::RecvTimeoutError::Disconnected) => None,
+        Err(mpsc::RecvTimeoutError::Timeout) => panic!("{what}: no line for 60 s"),
+    }
+}
+
+#[test]
+fn dump_follow_prints_records_as_they_complete_and_a_torn_tail_at_the_end() {
+    use std::io::{BufRead, BufReader, Write};
+    let dir = tempfile::tempdir().unwrap();
+    // The whole log the "writer" will append, record by record, and one
+    // more record (spanning blocks) that the crash leaves torn.
+    let (mut bytes, records) = log_of(24);
+    let complete = bytes.len();
+    let mut w = Writer::new(Vec::new());
+    // Re-encode the torn record after the others: same writer state.
+    for (_, p) in &records {
+        w.add_record(p).unwrap();
+    }
+    let torn_at = w.add_record(&[0x5a; 50_000]).unwrap() as usize;
+    let full = w.into_inner().unwrap();
+    assert_eq!(&full[..complete], &bytes[..]);
+    bytes = full;
+    let cut = torn_at + 40_000; // inside the torn record's second fragment
+    assert!(cut < bytes.len());
+    let mut ends: Vec<usize> = records.iter().skip(1).map(|r| r.0 as usize).collect();
+    ends.push(torn_at);
+    ends.push(cut);
+
+    let path = dir.path().join("000005.log");
+    fs::File::create(&path).unwrap();
+    let mut child = spawn_blocklog(
+        &[
+            "dump",
+            "--follow",
+            "--json",
+            "--idle-exit",
+            "2",
+            path.to_str().unwrap(),
+        ],
+        Stdio::null(),
+    );
+    let (tx, lines) = mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    let reader = thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            if tx.send(line.unwrap()).is_err() {
+                break;
+            }
+        }
+    });
+    let (go, gate) = mpsc::channel::<()>();
+    let writer = {
+        let path = path.clone();
+        thread::spawn(move || {
+            let mut f = fs::OpenOptions::new().append(true).open(&path).unwrap();
+            let mut at = 0;
+            for (i, &end) in ends.iter().enumerate() {
+                let piece = &bytes[at..end];
+                if i % 3 == 1 || i == ends.len() - 1 {
+                    // In several small writes, with pauses: an incomplete
+                    // record at the end must wait, never be dropped.
+                    for part in piece.chunks(piece.len() / 3 + 1) {
+                        f.write_all(part).unwrap();
+                        f.flush().unwrap();
+                        thread::sleep(Duration::from_millis(15));
+                    }
+                } else {
+                    f.write_all(piece).unwrap();
+                }
+                at = end;
+                if i == 0 {
+                    // The first record's line comes before anything more is written.
+                    gate.recv_timeout(Duration::from_secs(60))
+                        .expect("the first record was not printed while following");
+                }
+            }
+            // The "crash": the torn record's rest is never written.
+        })
+    };
+    let first = next_line(&lines, "first record").expect("a line");
+    assert_eq!(first["kind"], "record", "{first}");
+    assert_eq!(first["offset"], records[0].0);
+    go.send(()).unwrap();
+    let mut got = vec![first];
+    while let Some(line) = next_line(&lines, "follow") {
+        got.push(line);
+    }
+    writer.join().unwrap();
+    reader.join().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "blocklog did not exit");
+        thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(0));
+    // Every record exactly once, in order; then the torn tail; then the end.
+    assert_eq!(got.len(), records.len() + 2, "{got:#?}");
+    for (line, (offset, payload)) in got.iter().zip(&records) {
+        assert_eq!(line["kind"], "record", "{line}");
+        assert_eq!(line["offset"], *offset);
+        assert_eq!(line["payload_hex"], hex(payload));
+    }
+    let dropped = &got[records.len()];
+    assert_eq!(dropped["kind"], "dropped", "{dropped}");
+    assert_eq!(dropped["offset"], torn_at as u64);
+    assert_eq!(dropped["tail"], true);
+    let end = got.last().unwrap();
+    assert_eq!(end["kind"], "end");
+    assert_eq!(end["records"], records.len() as u64);
+    assert_eq!(end["outcome"], "tail-dropped");
+    // Exactly what a dump of the final file prints.
+    let o = blocklog(&["dump", "--json", path.to_str().unwrap()]);
+    assert_eq!(json_lines(&o), got);
+}
+
+#[test]
+fn dump_follow_of_a_complete_log_is_its_dump() {
+    let dir = tempfile::tempdir().unwrap();
+    let all = scenarios::all(scenarios::DEFAULT_SEED);
+    for s in all.iter().filter(|s| {
+        matches!(
+            s.name,
+            "torn-payload" | "bit-flip-mid-file" | "stale-recycled-tail"
+        )
+    }) {
+        let path = write(dir.path(), &format!("{}.log", s.name), &s.bytes);
+        let p = path.to_str().unwrap();
+        let runs = ["tolerate-tail", "absolute", "point-in-time", "skip-corrupt"]
+            .map(|m| (m, &["--json"][..]))
+            .into_iter()
+            .chain([
+                ("tolerate-tail", &[][..]),
+                ("skip-corrupt", &["--json", "--start-offset", "40000"][..]),
+            ]);
+        for (mode, extra) in runs {
+            let mut args = vec!["dump", "--mode", mode];
+            args.extend_from_slice(extra);
+            args.push(p);
+            let want = blocklog(&args);
+            args.splice(1..1, ["--follow", "--idle-exit", "0.05"]);
+            let o = output_within(
+                spawn_blocklog(&args, Stdio::null()),
+                60,
+                &format!("{args:?}"),
+            );
+            assert_eq!(code(&o), code(&want), "{args:?}: {}", stderr(&o));
+            assert_eq!(stdout(&o), stdout(&want), "{args:?}");
+            assert_eq!(stderr(&o), stderr(&want), "{args:?}");
+        }
+    }
+    // Streams cannot be followed; --idle-exit needs --follow.
+    let path = write(dir.path(), "x.log", &all[0].bytes);
+    let o = output_within(
+        spawn_blocklog(
+            &["dump", "--follow", "-"],
+            Stdio::from(fs::File::open(&path).unwrap()),
+        ),
+        60,
+        "follow -",
+    );
+    assert_eq!(code(&o), 2);
+    assert!(o.stdout.is_empty());
+    assert!(
+        stderr(&o).starts_with("blocklog: cannot follow standard input: it is a stream"),
+        "{}",
+        stderr(&o)
+    );
+    let o = blocklog(&["dump", "--idle-exit", "1", path.to_str().unwrap()]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("--follow"), "{}", stderr(&o));
 }
