@@ -1,10 +1,12 @@
 //! The command line: every option declared once, as the clap `Args` the
-//! commands run on. Modes and resync strategies are parsed by the library's
-//! `FromStr` (`blocklog::RecoveryMode`, `blocklog::Resync`).
+//! commands run on. Modes, resync strategies and header formats are parsed
+//! by the library's `FromStr` (`blocklog::RecoveryMode`, `blocklog::Resync`,
+//! `blocklog::LogFormat`).
 
 use std::path::PathBuf;
+use std::time::Duration;
 
-use blocklog::{RecoveryMode, Resync};
+use blocklog::{LogFormat, RecoveryMode, Resync};
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -68,6 +70,21 @@ fn resync_parser() -> impl TypedValueParser<Value = Resync> {
     .try_map(|s| s.parse::<Resync>())
 }
 
+/// Parses a header format name with `LogFormat::from_str`.
+fn format_parser() -> impl TypedValueParser<Value = LogFormat> {
+    PossibleValuesParser::new([
+        PossibleValue::new(LogFormat::Detect.as_str())
+            .help("The first valid record fixes the format, as RocksDB reads"),
+        PossibleValue::new(LogFormat::Legacy.as_str())
+            .help("7-byte headers (LevelDB, RocksDB without log recycling)"),
+        PossibleValue::new(LogFormat::Recyclable.as_str()).help(
+            "11-byte headers with the log number (RocksDB with recycle_log_file_num > 0): \
+             legacy records are a previous use of the file",
+        ),
+    ])
+    .try_map(|s| s.parse::<LogFormat>())
+}
+
 /// How to read a log: the options of every reading command (`dump`,
 /// `verify`, `recover`).
 #[derive(Debug, Clone, Args)]
@@ -75,10 +92,14 @@ pub struct ReadArgs {
     /// Recovery mode.
     #[arg(long, default_value = "tolerate-tail", value_name = "M", value_parser = mode_parser())]
     pub mode: RecoveryMode,
-    /// Expected log number of recyclable records [default: the number in the
-    /// file name, as in 000123.log; otherwise the first recyclable record's].
+    /// The file's log number, compared only with recyclable headers (a
+    /// legacy log reads the same with it) [default: the number in the file
+    /// name, as in 000123.log].
     #[arg(long, value_name = "N")]
     pub log_number: Option<u32>,
+    /// The header format.
+    #[arg(long, default_value = "detect", value_name = "F", value_parser = format_parser())]
+    pub format: LogFormat,
     /// Where reading resumes after damage that breaks framing.
     #[arg(long, default_value = "block", value_name = "HOW", value_parser = resync_parser())]
     pub resync: Resync,
@@ -96,8 +117,25 @@ pub struct DumpArgs {
     /// One JSON object per line (see docs/cli.md for the contract).
     #[arg(long)]
     pub json: bool,
-    /// The log file.
+    /// Follow the log while it grows: print each record as it completes
+    /// (a regular file only; runs until killed, or see --idle-exit).
+    #[arg(long)]
+    pub follow: bool,
+    /// With --follow: after SECS seconds (integer or fraction) without new
+    /// bytes, take the log as complete, print what remains (a torn tail)
+    /// and the end line, and exit.
+    #[arg(long, value_name = "SECS", requires = "follow", value_parser = parse_secs)]
+    pub idle_exit: Option<Duration>,
+    /// The log file (`-`: standard input).
     pub file: PathBuf,
+}
+
+/// Parses a non-negative number of seconds, such as `1` or `0.5`.
+fn parse_secs(s: &str) -> Result<Duration, String> {
+    let secs: f64 = s
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of seconds"))?;
+    Duration::try_from_secs_f64(secs).map_err(|_| format!("{s:?} is not a number of seconds"))
 }
 
 /// `blocklog verify`.
@@ -110,7 +148,7 @@ pub struct VerifyArgs {
     /// labels and legend: FILE.svg or FILE.png.
     #[arg(long, value_name = "FILE.svg|FILE.png")]
     pub map: Option<PathBuf>,
-    /// The log files.
+    /// The log files (`-`: standard input).
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
 }
@@ -134,7 +172,7 @@ pub struct RecoverArgs {
     /// Replace OUT if it exists.
     #[arg(long)]
     pub force: bool,
-    /// The damaged log.
+    /// The damaged log (`-`: standard input).
     pub file: PathBuf,
 }
 
@@ -195,8 +233,50 @@ mod tests {
             panic!("not verify")
         };
         assert_eq!(
-            (a.read.mode, a.read.resync),
-            (RecoveryMode::TolerateTail, Resync::Scan)
+            (a.read.mode, a.read.resync, a.read.format),
+            (RecoveryMode::TolerateTail, Resync::Scan, LogFormat::Detect)
         );
+        for f in [LogFormat::Detect, LogFormat::Legacy, LogFormat::Recyclable] {
+            let cli =
+                Cli::try_parse_from(["blocklog", "dump", "--format", f.as_str(), "x.log"]).unwrap();
+            let Command::Dump(a) = cli.command else {
+                panic!("not dump")
+            };
+            assert_eq!(a.read.format, f);
+        }
+        assert!(Cli::try_parse_from(["blocklog", "dump", "--format", "rocks", "x.log"]).is_err());
+        // --idle-exit: seconds, integer or fraction, with --follow only.
+        for (secs, want) in [("1", 1000), ("0.25", 250), ("0", 0)] {
+            let cli =
+                Cli::try_parse_from(["blocklog", "dump", "--follow", "--idle-exit", secs, "x.log"])
+                    .unwrap();
+            let Command::Dump(a) = cli.command else {
+                panic!("not dump")
+            };
+            assert!(a.follow);
+            assert_eq!(a.idle_exit, Some(Duration::from_millis(want)));
+        }
+        for bad in [
+            vec!["blocklog", "dump", "--idle-exit", "1", "x.log"],
+            vec!["blocklog", "dump", "--follow", "--idle-exit", "-1", "x.log"],
+            vec![
+                "blocklog",
+                "dump",
+                "--follow",
+                "--idle-exit",
+                "soon",
+                "x.log",
+            ],
+            vec![
+                "blocklog",
+                "dump",
+                "--follow",
+                "--idle-exit",
+                "inf",
+                "x.log",
+            ],
+        ] {
+            assert!(Cli::try_parse_from(&bad).is_err(), "{bad:?}");
+        }
     }
 }

@@ -13,37 +13,34 @@ use serde_json::Value;
 
 use crate::args::{CompareArgs, Format};
 use crate::chart::{self, Group};
-use crate::error::{stdout_error, CliError, EXIT_OK};
-use crate::input::{open_input, Settings};
+use crate::error::{stdout_error, CliError, EXIT_OK, EXIT_USAGE};
+use crate::input::{open_input, shown, Settings};
 use crate::plot::ImageFormat;
 use crate::text::json_object;
 
 /// Reads a user's file in every mode of [`MODES`] and judges the reads.
 fn file_rows(path: &Path) -> Result<Vec<Row>, CliError> {
+    // Opened once: every mode reads the same handle (or, for a stream, the
+    // same bytes in memory).
+    let input = open_input(path)?.rereadable(path)?;
     let mut reads = Vec::new();
     for m in MODES {
         let settings = Settings::new(m.mode, m.resync, None, path);
-        let input = open_input(path, &m.label())?;
+        let source = input.reader(path, &m.label())?;
         let mut keys = Vec::new();
         let mut dropped = false;
-        let end = read_all(
-            &mut settings.reader_options().build(input.reader),
-            |event, _| {
-                match event {
-                    Event::Record(r) => {
-                        keys.push((r.offset, r.payload.len(), crc32c::crc32c(&r.payload)))
-                    }
-                    Event::Dropped(_) => dropped = true,
-                    _ => {}
+        let end = read_all(&mut settings.reader_options().build(source), |event, _| {
+            match event {
+                Event::Record(r) => {
+                    keys.push((r.offset, r.payload.len(), crc32c::crc32c(&r.payload)))
                 }
-                Ok::<(), CliError>(())
-            },
-        )?;
+                Event::Dropped(_) => dropped = true,
+                _ => {}
+            }
+            Ok::<(), CliError>(())
+        })?;
         if let Some(e @ blocklog::Error::Io { .. }) = &end.error {
-            return Err(CliError::usage(format!(
-                "cannot read {}: {e}",
-                path.display()
-            )));
+            return Err(CliError::usage(format!("cannot read {}: {e}", shown(path))));
         }
         reads.push(ModeRead {
             mode: m,
@@ -60,6 +57,8 @@ pub fn run(o: &CompareArgs) -> Result<u8, CliError> {
     if let Some(path) = &o.chart {
         ImageFormat::of(path)?;
     }
+    // Files that could not be read: (source, message), each also on stderr.
+    let mut unreadable: Vec<(String, String)> = Vec::new();
     let (rows, notes, seed) = if o.files.is_empty() {
         let scenarios = scenarios::all(o.seed);
         if let Some(dir) = &o.save_scenarios {
@@ -80,25 +79,46 @@ pub fn run(o: &CompareArgs) -> Result<u8, CliError> {
         }
         let mut rows = Vec::new();
         for f in &o.files {
-            rows.extend(file_rows(f)?);
+            // One unreadable file does not end the comparison of the others.
+            match file_rows(f) {
+                Ok(r) => rows.extend(r),
+                Err(e) => {
+                    let _ = writeln!(io::stderr(), "blocklog: {e}");
+                    unreadable.push((f.display().to_string(), e.message));
+                }
+            }
         }
         (rows, file_notes(), None)
     };
     let mut out = BufWriter::new(io::stdout().lock());
-    let text = match o.format {
+    let mut text = match o.format {
         Format::Table => table(&rows, &notes, false),
         Format::Markdown => table(&rows, &notes, true),
-        Format::Json => json(&rows, &notes, seed),
+        Format::Json => json(&rows, &notes, seed, &unreadable),
     };
+    if o.format != Format::Json {
+        for (source, message) in &unreadable {
+            text.push_str(if o.format == Format::Markdown {
+                "- "
+            } else {
+                "* "
+            });
+            text.push_str(&format!("{source}: UNREADABLE: {message}\n"));
+        }
+    }
     out.write_all(text.as_bytes()).map_err(stdout_error)?;
     out.flush().map_err(stdout_error)?;
-    if let Some(path) = &o.chart {
+    if let Some(path) = o.chart.as_ref().filter(|_| !rows.is_empty()) {
         let (title, groups) = chart_groups(&rows, seed.is_some());
         let series: Vec<String> = MODES.iter().map(ModeSpec::label).collect();
         chart::draw(path, &title, &series, &groups)?;
         let _ = writeln!(io::stderr(), "chart written to {}", path.display());
     }
-    Ok(EXIT_OK)
+    Ok(if unreadable.is_empty() {
+        EXIT_OK
+    } else {
+        EXIT_USAGE
+    })
 }
 
 fn save(dir: &Path, scenarios: &[Scenario]) -> Result<(), CliError> {
@@ -283,14 +303,35 @@ fn row_json(r: &Row) -> String {
     ])
 }
 
-fn json(rows: &[Row], notes: &[String], seed: Option<u64>) -> String {
+/// The JSON document; `unreadable` (files that could not be read) adds
+/// the key `unreadable` after `notes`, only when there are some.
+fn json(
+    rows: &[Row],
+    notes: &[String],
+    seed: Option<u64>,
+    unreadable: &[(String, String)],
+) -> String {
     let rows: Vec<String> = rows.iter().map(row_json).collect();
     let notes: Vec<String> = notes
         .iter()
         .map(|n| Value::from(n.as_str()).to_string())
         .collect();
+    let unreadable = if unreadable.is_empty() {
+        String::new()
+    } else {
+        let files: Vec<String> = unreadable
+            .iter()
+            .map(|(source, message)| {
+                json_object(&[
+                    ("source", source.as_str().into()),
+                    ("error", message.as_str().into()),
+                ])
+            })
+            .collect();
+        format!(",\"unreadable\":[{}]", files.join(","))
+    };
     format!(
-        "{{\"kind\":\"compare\",\"seed\":{},\"rows\":[{}],\"notes\":[{}]}}\n",
+        "{{\"kind\":\"compare\",\"seed\":{},\"rows\":[{}],\"notes\":[{}]{unreadable}}}\n",
         seed.map_or(Value::Null, Value::from),
         rows.join(","),
         notes.join(",")

@@ -1,6 +1,9 @@
 //! `blocklog dump`: every record and dropped region of a log, in file order.
 
+use std::fs::File;
 use std::io::{self, BufWriter, Write};
+use std::thread;
+use std::time::{Duration, Instant};
 
 use blocklog::{Event, Position, Summary};
 use blocklog_testkit::read::read_all;
@@ -8,8 +11,8 @@ use serde_json::Value;
 
 use crate::args::DumpArgs;
 use crate::error::{exit_status_for, stdout_error, CliError, EXIT_OK};
-use crate::input::{open_input, Settings};
-use crate::text::{file_size, hex, json_object, preview};
+use crate::input::{open_input, shown, Settings};
+use crate::text::{hex, input_size, json_object, preview};
 
 /// Runs `dump`; returns the exit status.
 pub fn run(a: &DumpArgs) -> Result<u8, CliError> {
@@ -17,14 +20,20 @@ pub fn run(a: &DumpArgs) -> Result<u8, CliError> {
         initial_offset: a.start_offset,
         ..Settings::from_args(&a.read, &a.file)
     };
-    let input = open_input(&a.file, "dump")?;
+    let input = open_input(&a.file)?;
+    if a.follow && input.is_stream() {
+        return Err(CliError::usage(format!(
+            "cannot follow {}: it is a stream, not a regular file (without --follow it is read as it arrives)",
+            shown(&a.file)
+        )));
+    }
     let mut out = BufWriter::new(io::stdout().lock());
     if !a.json {
         writeln!(
             out,
             "{}: {}, mode {}, resync {}{}",
-            a.file.display(),
-            file_size(input.len),
+            shown(&a.file),
+            input_size(input.len.filter(|_| !input.is_stream())),
             settings.mode,
             settings.resync.as_str(),
             settings.log_number_note()
@@ -35,7 +44,13 @@ pub fn run(a: &DumpArgs) -> Result<u8, CliError> {
                 .map_err(stdout_error)?;
         }
     }
-    let mut reader = settings.reader_options().build(input.reader);
+    if a.follow {
+        let Some(file) = input.into_file() else {
+            return Err(CliError::usage("internal error: no file to follow"));
+        };
+        return follow(a, settings, &file, &mut out);
+    }
+    let mut reader = settings.reader_options().build(input.reader("dump"));
     let end = read_all(&mut reader, |event, reader| {
         let line = if a.json {
             json_event(&event)
@@ -47,21 +62,124 @@ pub fn run(a: &DumpArgs) -> Result<u8, CliError> {
             None => Ok(()),
         }
     })?;
-    let message = end.error.as_ref().map(|e| e.to_string());
+    finish(a, &end.summary, end.error, &mut out)
+}
+
+/// Prints the end line and returns the exit status for a read that ended
+/// with `summary` and `error`.
+fn finish(
+    a: &DumpArgs,
+    summary: &Summary,
+    error: Option<blocklog::Error>,
+    out: &mut impl Write,
+) -> Result<u8, CliError> {
+    let message = error.as_ref().map(|e| e.to_string());
     let line = if a.json {
-        json_end(&end.summary, message.as_deref())
+        json_end(summary, message.as_deref())
     } else {
-        human_end(&end.summary, message.as_deref())
+        human_end(summary, message.as_deref())
     };
     writeln!(out, "{line}").map_err(stdout_error)?;
     out.flush().map_err(stdout_error)?;
-    match end.error {
+    match error {
         None => Ok(EXIT_OK),
         Some(e) => Err(CliError {
             code: exit_status_for(&e),
-            message: format!("{}: {e}", a.file.display()),
+            message: format!("{}: {e}", shown(&a.file)),
         }),
     }
+}
+
+/// The first pause between polls of a followed log, after new bytes.
+const FIRST_PAUSE: Duration = Duration::from_millis(10);
+/// The longest pause between polls (the backoff's cap).
+const MAX_PAUSE: Duration = Duration::from_millis(100);
+
+/// `dump --follow`: prints each event of `file` as it completes, polling
+/// for growth (pauses from 10 ms, doubling to 100 ms while nothing comes),
+/// flushing stdout after each batch. With `--idle-exit`, once no new byte
+/// came for that long (the file's length and the reader's position
+/// unchanged), the log is taken as complete: what remains (a torn tail) is
+/// judged by the mode and printed with the end line.
+fn follow(
+    a: &DumpArgs,
+    settings: Settings,
+    file: &File,
+    out: &mut impl Write,
+) -> Result<u8, CliError> {
+    let mut tail = match settings.reader_options().build_tail(file) {
+        Ok(tail) => tail,
+        Err(e) => return finish(a, &Summary::default(), Some(e), out),
+    };
+    let line_of = |event: &Event, summary: &Summary| {
+        if a.json {
+            json_event(event)
+        } else {
+            human_event(event, summary)
+        }
+    };
+    let length = || file.metadata().map(|m| m.len()).ok();
+    let mut error = None;
+    let mut seen = (length(), tail.position());
+    let mut last_change = Instant::now();
+    let mut pause = FIRST_PAUSE;
+    'follow: loop {
+        let mut printed = false;
+        loop {
+            match tail.poll_event() {
+                Ok(Some(event)) => {
+                    if let Some(line) = line_of(&event, tail.summary()) {
+                        writeln!(out, "{line}").map_err(stdout_error)?;
+                        printed = true;
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    error = Some(e);
+                    break 'follow;
+                }
+            }
+        }
+        if printed {
+            out.flush().map_err(stdout_error)?;
+        }
+        if tail.summary().stopped_at.is_some() {
+            // Point-in-time recovery stopped: nothing after it is returned.
+            break;
+        }
+        let now = (length(), tail.position());
+        if now != seen || printed {
+            seen = now;
+            last_change = Instant::now();
+            pause = FIRST_PAUSE;
+        } else if a
+            .idle_exit
+            .is_some_and(|idle| last_change.elapsed() >= idle)
+        {
+            break;
+        }
+        thread::sleep(pause);
+        pause = (pause * 2).min(MAX_PAUSE);
+    }
+    if error.is_none() {
+        tail.finish();
+        loop {
+            match tail.poll_event() {
+                Ok(Some(event)) => {
+                    if let Some(line) = line_of(&event, tail.summary()) {
+                        writeln!(out, "{line}").map_err(stdout_error)?;
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    error = Some(e);
+                    break;
+                }
+            }
+        }
+    }
+    let summary = tail.summary().clone();
+    finish(a, &summary, error, out)
 }
 
 /// The JSON line of an event; benign regions have none (nothing was lost).

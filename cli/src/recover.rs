@@ -9,23 +9,37 @@ use blocklog_testkit::read::read_all;
 
 use crate::args::RecoverArgs;
 use crate::error::{exit_status_for, stdout_error, CliError, EXIT_OK};
-use crate::input::{open_input, Settings};
+use crate::input::{file_kind, is_stdin, open_input, shown, Settings};
 
 /// Runs `recover`; returns the exit status.
 pub fn run(a: &RecoverArgs) -> Result<u8, CliError> {
     let settings = Settings::from_args(&a.read, &a.file);
-    let input = open_input(&a.file, "recover")?;
-    if same_file(&a.file, &a.output) {
+    let input = open_input(&a.file)?;
+    if same_file(input.meta.as_ref(), &a.file, &a.output) {
         return Err(CliError::usage(format!(
             "refusing to write {}: it is the input file (recover never overwrites its input)",
             a.output.display()
         )));
     }
-    if a.output.exists() && !a.force {
-        return Err(CliError::usage(format!(
-            "{} exists; pass --force to replace it",
-            a.output.display()
-        )));
+    // Only a regular file is ever replaced (with --force): never a symbolic
+    // link (nor the file it names), a device, a FIFO or a directory.
+    match fs::symlink_metadata(&a.output) {
+        Ok(m) if !m.file_type().is_file() => {
+            return Err(CliError::usage(format!(
+                "refusing to replace {}: it is {} (recover replaces only a regular file)",
+                a.output.display(),
+                file_kind(&m.file_type())
+            )));
+        }
+        Ok(_) if !a.force => {
+            return Err(CliError::usage(format!(
+                "{} exists; pass --force to replace it",
+                a.output.display()
+            )));
+        }
+        Ok(_) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(CliError::io(&a.output, "check", &e)),
     }
     let temp = temp_path(&a.output);
     let file = OpenOptions::new()
@@ -33,7 +47,7 @@ pub fn run(a: &RecoverArgs) -> Result<u8, CliError> {
         .create_new(true)
         .open(&temp)
         .map_err(|e| CliError::io(&temp, "create", &e))?;
-    let result = copy_records(settings, input.reader, file, &temp);
+    let result = copy_records(settings, input.reader("recover"), file, &temp);
     let done = match result {
         Ok(done) => done,
         Err(e) => {
@@ -47,7 +61,7 @@ pub fn run(a: &RecoverArgs) -> Result<u8, CliError> {
             code: exit_status_for(e),
             message: format!(
                 "{}: {e}; nothing written (a more lenient --mode, such as skip-corrupt, keeps what it can)",
-                a.file.display()
+                shown(&a.file)
             ),
         });
     }
@@ -55,6 +69,8 @@ pub fn run(a: &RecoverArgs) -> Result<u8, CliError> {
         let _ = fs::remove_file(&temp);
         CliError::io(&a.output, "write", &e)
     })?;
+    // The rename is durable once the directory holding it is synced.
+    sync_dir(&a.output)?;
     let s = &done.summary;
     let format = match done.log_number {
         Some(n) => format!("recyclable format, log number {n}"),
@@ -67,7 +83,7 @@ pub fn run(a: &RecoverArgs) -> Result<u8, CliError> {
          {} bytes dropped in {} damaged region{}; outcome {}",
         s.records,
         s.record_bytes,
-        a.file.display(),
+        shown(&a.file),
         a.output.display(),
         s.dropped_bytes,
         s.damaged_regions,
@@ -156,6 +172,24 @@ fn copy_records(
     })
 }
 
+/// Syncs the directory holding `path`, so that a rename into it survives a
+/// crash (a no-op where directories cannot be opened, as on Windows).
+fn sync_dir(path: &Path) -> Result<(), CliError> {
+    #[cfg(unix)]
+    {
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| CliError::io(dir, "sync the directory", &e))?;
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
 /// A temporary name beside `output`, renamed over it once complete.
 fn temp_path(output: &Path) -> PathBuf {
     let mut name = output
@@ -166,17 +200,22 @@ fn temp_path(output: &Path) -> PathBuf {
     output.with_file_name(name)
 }
 
-/// Whether `a` and `b` name the same file (through links, too).
-fn same_file(a: &Path, b: &Path) -> bool {
+/// Whether `output` is the input (opened from `input`, with the opened
+/// handle's metadata `meta`), through links, too.
+fn same_file(meta: Option<&fs::Metadata>, input: &Path, output: &Path) -> bool {
     #[cfg(unix)]
     {
         use std::os::unix::fs::MetadataExt;
-        if let (Ok(ma), Ok(mb)) = (fs::metadata(a), fs::metadata(b)) {
-            return ma.dev() == mb.dev() && ma.ino() == mb.ino();
+        if let (Some(mi), Ok(mo)) = (meta, fs::metadata(output)) {
+            return mi.dev() == mo.dev() && mi.ino() == mo.ino();
         }
     }
-    match (fs::canonicalize(a), fs::canonicalize(b)) {
-        (Ok(ca), Ok(cb)) => ca == cb,
+    let _ = meta;
+    if is_stdin(input) {
+        return false;
+    }
+    match (fs::canonicalize(input), fs::canonicalize(output)) {
+        (Ok(ci), Ok(co)) => ci == co,
         _ => false,
     }
 }

@@ -58,6 +58,11 @@ pub fn file_size(n: u64) -> String {
     }
 }
 
+/// An input's size for people: [`file_size`], or `stream` when unknown.
+pub fn input_size(len: Option<u64>) -> String {
+    len.map_or_else(|| "stream".to_string(), file_size)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,6 +1,6 @@
 //! `blocklog verify`: a summary per file and the mode's verdict.
 
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter, Read, Write};
 use std::path::Path;
 
 use blocklog::{BenignKind, Damage, Event, Outcome, RecoveryMode, Resync};
@@ -9,7 +9,7 @@ use blocklog_testkit::read::read_all;
 use crate::args::VerifyArgs;
 use crate::dump::benign_name;
 use crate::error::{exit_status_for, stdout_error, CliError, EXIT_OK, EXIT_REFUSED};
-use crate::input::{open_input, Settings};
+use crate::input::{open_input, shown, Settings};
 use crate::map::{self, FileMap};
 use crate::plot::ImageFormat;
 use crate::text::file_size;
@@ -38,7 +38,7 @@ pub fn run(o: &VerifyArgs) -> Result<u8, CliError> {
             Err(e) => {
                 out.flush().map_err(stdout_error)?;
                 let _ = writeln!(io::stderr(), "blocklog: {e}");
-                writeln!(out, "{}: UNREADABLE: {e}", file.display()).map_err(stdout_error)?;
+                writeln!(out, "{}: UNREADABLE: {e}", shown(file)).map_err(stdout_error)?;
                 status = status.max(e.code);
             }
         }
@@ -57,17 +57,34 @@ fn verify_file(
     out: &mut impl Write,
 ) -> Result<(u8, Option<FileMap>), CliError> {
     let settings = Settings::from_args(&o.read, file);
-    let input = open_input(file, "verify")?;
-    let len = input.len;
-    let mut map = o
-        .map
-        .as_ref()
-        .map(|_| FileMap::new(format!("{} ({} bytes)", file.display(), len), len));
+    let input = open_input(file)?;
+    // A map may need a second (salvage) read: the input is read again
+    // through its one handle, or a stream is held in memory.
+    let (input, reread) = if o.map.is_some() {
+        (None, Some(input.rereadable(file)?))
+    } else {
+        (Some(input), None)
+    };
+    // The length, when known (not for a stream read as it comes).
+    let len = match (&input, &reread) {
+        (_, Some(r)) => Some(r.len()),
+        (Some(i), None) => i.len.filter(|_| !i.is_stream()),
+        (None, None) => None,
+    };
+    let source: Box<dyn Read + '_> = match (input, &reread) {
+        (_, Some(r)) => Box::new(r.reader(file, "verify")?),
+        (Some(i), None) => Box::new(i.reader("verify")),
+        (None, None) => return Err(CliError::usage("internal error: no input")),
+    };
+    let mut map = o.map.as_ref().map(|_| {
+        let len = len.unwrap_or(0);
+        FileMap::new(format!("{} ({} bytes)", shown(file), len), len)
+    });
     let mut damage: Vec<(Damage, &'static str)> = Vec::new();
     let mut damage_count = 0u64;
     let mut benign: Vec<(BenignKind, u64, u64)> = Vec::new();
     let end = read_all(
-        &mut settings.reader_options().build(input.reader),
+        &mut settings.reader_options().build(source),
         |event, reader| {
             let summary = reader.summary();
             if let Some(m) = map.as_mut() {
@@ -113,8 +130,11 @@ fn verify_file(
     writeln!(
         out,
         "{}: {}; mode {}, resync {}{}",
-        file.display(),
-        file_size(len),
+        shown(file),
+        len.map_or_else(
+            || format!("stream, {} read", file_size(s.bytes_read)),
+            file_size
+        ),
         settings.mode,
         settings.resync.as_str(),
         settings.log_number_note()
@@ -183,7 +203,20 @@ fn verify_file(
     };
     let stopped_early = end.error.is_some() || s.stopped_at.is_some();
     writeln!(out, "  verdict:  {verdict}").map_err(w)?;
-    if stopped_early && s.bytes_read < len {
+    if s.records == 0 && benign.iter().any(|(k, _, _)| *k == BenignKind::PreviousUse) {
+        // Nothing but a previous use: a fresh recycled log, or the wrong
+        // number (the name or --log-number) making the current records stale.
+        let which = settings
+            .log_number
+            .map(|n| format!(" (no record carries log number {n})"))
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "  warning:  the whole file is a previous use of it{which}; is the log number right? (--log-number N)"
+        )
+        .map_err(w)?;
+    }
+    if stopped_early && len.is_none_or(|n| s.bytes_read < n) {
         writeln!(
             out,
             "  note:     the mode did not look past its stop; `blocklog dump --mode skip-corrupt` shows the rest"
@@ -196,18 +229,17 @@ fn verify_file(
             m.refused(d);
         }
         let io_failed = matches!(end.error, Some(blocklog::Error::Io { .. }));
-        if stopped_early && !io_failed && m.painted_to() < len {
+        let beyond_stop = stopped_early && !io_failed && m.painted_to() < len.unwrap_or(0);
+        if let Some(reread) = reread.as_ref().filter(|_| beyond_stop) {
             // Show what lies beyond the stop with a salvage read.
             m.begin_after_stop();
-            let salvage = Settings::new(
-                RecoveryMode::SkipCorrupt,
-                Resync::Scan,
-                o.read.log_number,
-                file,
-            );
-            let input = open_input(file, "map")?;
+            let salvage = Settings {
+                mode: RecoveryMode::SkipCorrupt,
+                resync: Resync::Scan,
+                ..settings
+            };
             let after = read_all(
-                &mut salvage.reader_options().build(input.reader),
+                &mut salvage.reader_options().build(reread.reader(file, "map")?),
                 |event, _| {
                     m.event(&event);
                     Ok::<(), CliError>(())

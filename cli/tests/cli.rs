@@ -5,7 +5,10 @@
 use std::collections::HashSet;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
 
 use blocklog::format::{BLOCK_SIZE, HEADER_SIZE};
 use blocklog::{Event, Position, ReaderOptions, RecoveryMode, Resync, Writer, WriterOptions};
@@ -350,6 +353,51 @@ fn dump_log_number_comes_from_the_file_name_or_the_flag() {
     let (n, lines) = records(&named, &[]);
     assert_eq!(n as usize, written.len());
     assert_dump_matches(&lines, &lib_read(&legacy, ReaderOptions::new()));
+}
+
+#[test]
+fn verify_warns_when_the_whole_file_is_a_previous_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let (bytes, current) = recycled(9);
+    let path = write(dir.path(), "000009.log", &bytes);
+    let p = path.to_str().unwrap();
+    // Its own number: the current records, no warning.
+    let o = blocklog(&["verify", p]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains(&format!("records:  {current} ")),
+        "{}",
+        stdout(&o)
+    );
+    assert!(!stdout(&o).contains("warning"), "{}", stdout(&o));
+    // A wrong number: every record is another log's, so the file reads as
+    // a previous use; the verdict stays what the mode says, with a warning.
+    for mode in ["tolerate-tail", "absolute"] {
+        let o = blocklog(&["verify", "--mode", mode, "--log-number", "10", p]);
+        assert_eq!(code(&o), 0, "{}", stderr(&o));
+        let text = stdout(&o);
+        assert!(text.contains("records:  0 "), "{text}");
+        assert!(text.contains("verdict:  OK: clean"), "{text}");
+        let warning: Vec<&str> = text.lines().filter(|l| l.contains("warning")).collect();
+        assert_eq!(warning.len(), 1, "{text}");
+        assert!(
+            warning[0].contains("the whole file is a previous use of it")
+                && warning[0].contains("log number 10")
+                && warning[0].contains("is the log number right? (--log-number N)"),
+            "{text}"
+        );
+    }
+    // A legacy log read as recyclable: also nothing but a previous use.
+    let (legacy, _) = log_of(5);
+    let legacy = write(dir.path(), "000003.log", &legacy);
+    let o = blocklog(&["verify", "--format", "recyclable", legacy.to_str().unwrap()]);
+    assert!(
+        stdout(&o).contains("warning:  the whole file is a previous use"),
+        "{}",
+        stdout(&o)
+    );
+    let o = blocklog(&["verify", legacy.to_str().unwrap()]);
+    assert!(!stdout(&o).contains("warning"), "{}", stdout(&o));
 }
 
 #[test]
@@ -1069,12 +1117,14 @@ fn dump_json_reads_the_engines_own_logs() {
     // Logs written by LevelDB and RocksDB (tests/interop), named as the
     // engines name them: the log number in the name applies to recyclable
     // logs only, so the legacy ones must still give every record.
+    // Each is read with its file's own number (from the name, and given),
+    // with the format detected and stated: exactly its batches in every mode.
     let fixtures = fixtures_dir();
-    for log in [
-        "leveldb/000004.log",
-        "rocksdb-default/000008.log",
-        "rocksdb-recycle/000008.log",
-        "rocksdb-recycle/000010.log",
+    for (log, number, format) in [
+        ("leveldb/000004.log", "4", "legacy"),
+        ("rocksdb-default/000008.log", "8", "legacy"),
+        ("rocksdb-recycle/000008.log", "8", "recyclable"),
+        ("rocksdb-recycle/000010.log", "10", "recyclable"),
     ] {
         let path = fixtures.join(log);
         if !path.exists() {
@@ -1082,8 +1132,21 @@ fn dump_json_reads_the_engines_own_logs() {
         }
         let expected = expected_batches(&fixtures.join(format!("{log}.expected.txt")));
         assert!(!expected.is_empty(), "{log}");
-        for mode in ["tolerate-tail", "absolute", "point-in-time", "skip-corrupt"] {
-            let o = blocklog(&["dump", "--json", "--mode", mode, path.to_str().unwrap()]);
+        let variants: [&[&str]; 4] = [
+            &[],
+            &["--log-number", number],
+            &["--format", "detect"],
+            &["--format", format, "--log-number", number],
+        ];
+        for (mode, extra) in ["tolerate-tail", "absolute", "point-in-time", "skip-corrupt"]
+            .into_iter()
+            .flat_map(|m| variants.iter().map(move |v| (m, v)))
+        {
+            let mut args = vec!["dump", "--json", "--mode", mode];
+            args.extend_from_slice(extra);
+            args.push(path.to_str().unwrap());
+            let o = blocklog(&args);
+            let mode = format!("{mode} {extra:?}");
             assert_eq!(code(&o), 0, "{log} {mode}: {}", stderr(&o));
             let lines = json_lines(&o);
             let got: Vec<(Option<u64>, u64, u64)> = lines[..lines.len() - 1]
@@ -1167,4 +1230,721 @@ fn dump_of_a_recycled_file_whose_first_write_was_lost_shows_no_stale_records() {
         );
         assert_eq!(lines.last().unwrap()["records"], 0);
     }
+}
+
+// ---- Inputs: each opened once; FIFOs and standard input read as streams;
+// devices refused (issue 10, defect 12).
+
+/// Waits for `child` at most `secs` seconds (a hang guard, not a timing
+/// assertion): kills it and panics if it has not exited by then.
+fn output_within(mut child: Child, secs: u64, what: &str) -> Output {
+    use std::io::Read;
+    let mut out = child.stdout.take().expect("piped stdout");
+    let mut err = child.stderr.take().expect("piped stderr");
+    let out = thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = out.read_to_end(&mut v);
+        v
+    });
+    let err = thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = err.read_to_end(&mut v);
+        v
+    });
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what}: still running after {secs} s");
+        }
+        thread::sleep(Duration::from_millis(20));
+    };
+    Output {
+        status,
+        stdout: out.join().unwrap(),
+        stderr: err.join().unwrap(),
+    }
+}
+
+fn spawn_blocklog(args: &[&str], stdin: Stdio) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_blocklog"))
+        .args(args)
+        .stdin(stdin)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run blocklog")
+}
+
+/// Creates a FIFO with mkfifo(1).
+#[cfg(unix)]
+fn mkfifo(path: &Path) {
+    let status = Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .expect("run mkfifo");
+    assert!(status.success(), "mkfifo {}", path.display());
+}
+
+/// Runs blocklog on a FIFO that a writer thread feeds with `bytes` (in
+/// small writes), within a hang guard.
+#[cfg(unix)]
+fn blocklog_on_fifo(fifo: &Path, bytes: &[u8], args: &[&str]) -> Output {
+    let feeder = {
+        let (fifo, bytes) = (fifo.to_path_buf(), bytes.to_vec());
+        thread::spawn(move || {
+            use std::io::Write;
+            // Blocks until blocklog opens the FIFO; a closed reader ends it (EPIPE).
+            let mut w = fs::OpenOptions::new().write(true).open(&fifo).unwrap();
+            for chunk in bytes.chunks(5000) {
+                if w.write_all(chunk).is_err() {
+                    break;
+                }
+            }
+        })
+    };
+    let o = output_within(
+        spawn_blocklog(args, Stdio::null()),
+        60,
+        &format!("{args:?}"),
+    );
+    if !feeder.is_finished() {
+        // blocklog never opened the FIFO (or opened it twice and stopped
+        // early): let the writer go, then fail below if it mattered.
+        let fifo = fifo.to_path_buf();
+        thread::spawn(move || {
+            use std::io::Read;
+            if let Ok(mut r) = fs::File::open(&fifo) {
+                let _ = r.read_to_end(&mut Vec::new());
+            }
+        });
+    }
+    o
+}
+
+#[cfg(unix)]
+#[test]
+fn a_fifo_is_opened_once_and_read_as_a_stream() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut bytes, _) = log_of(25);
+    bytes.truncate(bytes.len() - 5); // a torn tail, for a verdict worth checking
+    let fifo_dir = dir.path().join("fifo");
+    let file_dir = dir.path().join("file");
+    fs::create_dir_all(&fifo_dir).unwrap();
+    fs::create_dir_all(&file_dir).unwrap();
+    let fifo = fifo_dir.join("000007.log");
+    mkfifo(&fifo);
+    let file = write(&file_dir, "000007.log", &bytes);
+    let (f, r) = (fifo.to_str().unwrap(), file.to_str().unwrap());
+    let same = |fifo_out: &str, file_out: &str, what: &str| {
+        assert_eq!(
+            fifo_out.replace(f, "LOG"),
+            file_out.replace(r, "LOG"),
+            "{what}: the FIFO reads like the file"
+        );
+    };
+    // dump: the same JSON lines as the regular file.
+    for mode in ["tolerate-tail", "absolute"] {
+        let o = blocklog_on_fifo(&fifo, &bytes, &["dump", "--json", "--mode", mode, f]);
+        let want = blocklog(&["dump", "--json", "--mode", mode, r]);
+        assert_eq!(code(&o), code(&want), "{mode}: {}", stderr(&o));
+        same(&stdout(&o), &stdout(&want), mode);
+        assert_dump_matches(
+            &json_lines(&o),
+            &lib_read(
+                &bytes,
+                ReaderOptions::new()
+                    .mode(mode.parse().unwrap())
+                    .log_number(7),
+            ),
+        );
+    }
+    // verify: the same verdict; a stream's size is what was read.
+    let o = blocklog_on_fifo(&fifo, &bytes, &["verify", f]);
+    let want = blocklog(&["verify", r]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(text.lines().next().unwrap().contains("stream, "), "{text}");
+    let body = |t: &str| t.lines().skip(1).collect::<Vec<_>>().join("\n");
+    assert_eq!(body(&text), body(&stdout(&want)));
+    assert!(text.contains("verdict:  OK: tail damage dropped"), "{text}");
+    // verify --map reads twice: from memory, not by opening the FIFO again.
+    let map = dir.path().join("map.svg");
+    let o = blocklog_on_fifo(
+        &fifo,
+        &bytes,
+        &[
+            "verify",
+            "--mode",
+            "absolute",
+            "--map",
+            map.to_str().unwrap(),
+            f,
+        ],
+    );
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(stdout(&o).contains("REFUSED"), "{}", stdout(&o));
+    assert!(fs::metadata(&map).unwrap().len() > 0);
+    // compare reads five modes: the same rows as the regular file.
+    let o = blocklog_on_fifo(&fifo, &bytes, &["compare", "--format", "json", f]);
+    let want = blocklog(&["compare", "--format", "json", r]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    same(&stdout(&o), &stdout(&want), "compare");
+    // recover from a FIFO.
+    let out = dir.path().join("out.log");
+    let o = blocklog_on_fifo(
+        &fifo,
+        &bytes,
+        &[
+            "recover",
+            "--mode",
+            "tolerate-tail",
+            f,
+            "-o",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let got = lib_read(&fs::read(&out).unwrap(), ReaderOptions::new());
+    assert_eq!(
+        got.payloads(),
+        lib_read(&bytes, ReaderOptions::new()).payloads()
+    );
+}
+
+#[test]
+fn a_dash_is_standard_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut bytes, records) = log_of(20);
+    bytes.truncate(bytes.len() - 3);
+    let file = write(dir.path(), "wal.log", &bytes);
+    let r = file.to_str().unwrap();
+    let piped = |args: &[&str]| {
+        let mut child = spawn_blocklog(args, Stdio::piped());
+        let mut stdin = child.stdin.take().unwrap();
+        let data = bytes.clone();
+        let feeder = thread::spawn(move || {
+            use std::io::Write;
+            for chunk in data.chunks(7000) {
+                if stdin.write_all(chunk).is_err() {
+                    break;
+                }
+            }
+        });
+        let o = output_within(child, 60, &format!("{args:?}"));
+        feeder.join().unwrap();
+        o
+    };
+    let o = piped(&["dump", "--json", "-"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(stdout(&o), stdout(&blocklog(&["dump", "--json", r])));
+    // All records but the torn last, its tail `dropped` line, the end line.
+    assert_eq!(json_lines(&o).len(), records.len() + 1);
+    let o = piped(&["dump", "-"]);
+    assert!(
+        stdout(&o).starts_with("standard input: stream, mode tolerate-tail"),
+        "{}",
+        stdout(&o)
+    );
+    let o = piped(&["verify", "--mode", "absolute", "-"]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(
+        stdout(&o).starts_with("standard input: stream, "),
+        "{}",
+        stdout(&o)
+    );
+    assert!(stdout(&o).contains("REFUSED"), "{}", stdout(&o));
+    let out = dir.path().join("out.log");
+    let o = piped(&[
+        "recover",
+        "--mode",
+        "skip-corrupt",
+        "-",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("from standard input into"),
+        "{}",
+        stdout(&o)
+    );
+    let got = lib_read(&fs::read(&out).unwrap(), ReaderOptions::new());
+    assert_eq!(got.records.len(), records.len() - 1);
+    // Standard input redirected from a regular file reads the same.
+    let o = output_within(
+        spawn_blocklog(
+            &["dump", "--json", "-"],
+            Stdio::from(fs::File::open(&file).unwrap()),
+        ),
+        60,
+        "dump - < file",
+    );
+    assert_eq!(stdout(&o), stdout(&blocklog(&["dump", "--json", r])));
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn devices_are_refused_not_read_forever() {
+    let dir = tempfile::tempdir().unwrap();
+    let (bytes, _) = log_of(3);
+    let good = write(dir.path(), "good.log", &bytes);
+    let out = dir.path().join("out.log");
+    for args in [
+        vec!["dump", "/dev/zero"],
+        vec!["dump", "--json", "/dev/zero"],
+        vec!["verify", "/dev/zero"],
+        vec![
+            "recover",
+            "--mode",
+            "skip-corrupt",
+            "/dev/zero",
+            "-o",
+            out.to_str().unwrap(),
+        ],
+        vec!["compare", "/dev/zero"],
+    ] {
+        let o = output_within(
+            spawn_blocklog(&args, Stdio::null()),
+            60,
+            &format!("{args:?}"),
+        );
+        assert_eq!(code(&o), 2, "{args:?}: {}", stderr(&o));
+        assert_eq!(
+            stderr(&o).trim_end(),
+            "blocklog: cannot read /dev/zero: not a regular file, FIFO or stdin (a character device)",
+            "{args:?}"
+        );
+    }
+    assert!(!out.exists());
+    // verify goes on with the other files.
+    let o = blocklog(&["verify", "/dev/zero", good.to_str().unwrap()]);
+    assert_eq!(code(&o), 2);
+    assert!(stdout(&o).contains("verdict:  OK: clean"), "{}", stdout(&o));
+    // /dev/zero as standard input: refused too.
+    let o = output_within(
+        spawn_blocklog(
+            &["dump", "-"],
+            Stdio::from(fs::File::open("/dev/zero").unwrap()),
+        ),
+        60,
+        "dump - < /dev/zero",
+    );
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(
+        stderr(&o)
+            .starts_with("blocklog: cannot read standard input: not a regular file, FIFO or pipe"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn recover_force_replaces_only_a_regular_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let (bytes, records) = log_of(6);
+    let input = write(dir.path(), "in.log", &bytes);
+    let victim = write(dir.path(), "victim", b"not a log");
+    let link = dir.path().join("link.log");
+    std::os::unix::fs::symlink(&victim, &link).unwrap();
+    let dangling = dir.path().join("dangling.log");
+    std::os::unix::fs::symlink(dir.path().join("nowhere"), &dangling).unwrap();
+    let subdir = dir.path().join("subdir.log");
+    fs::create_dir(&subdir).unwrap();
+    let fifo = dir.path().join("fifo.log");
+    mkfifo(&fifo);
+    for (out, kind) in [
+        (&link, "a symbolic link"),
+        (&dangling, "a symbolic link"),
+        (&subdir, "a directory"),
+        (&fifo, "a FIFO"),
+    ] {
+        for force in [true, false] {
+            let mut args = vec!["recover", "--mode", "skip-corrupt"];
+            if force {
+                args.push("--force");
+            }
+            args.extend([input.to_str().unwrap(), "-o", out.to_str().unwrap()]);
+            let o = output_within(
+                spawn_blocklog(&args, Stdio::null()),
+                60,
+                &format!("{args:?}"),
+            );
+            assert_eq!(code(&o), 2, "{args:?}: {}", stderr(&o));
+            assert_eq!(
+                stderr(&o).trim_end(),
+                format!(
+                    "blocklog: refusing to replace {}: it is {kind} (recover replaces only a regular file)",
+                    out.display()
+                )
+            );
+        }
+    }
+    // Nothing was replaced, nothing written through the link, no temp file left.
+    assert!(fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert!(fs::symlink_metadata(&dangling)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_eq!(fs::read(&victim).unwrap(), b"not a log");
+    assert!(subdir.is_dir());
+    let names: HashSet<String> = fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names.len(), 6, "{names:?}");
+    // A regular file is replaced with --force.
+    let o = blocklog(&[
+        "recover",
+        "--mode",
+        "skip-corrupt",
+        "--force",
+        input.to_str().unwrap(),
+        "-o",
+        victim.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(read_clean(&victim).0.len(), records.len());
+}
+
+/// Whether strace(1) can trace here (ptrace may be forbidden in containers).
+fn strace_works() -> bool {
+    Command::new("strace")
+        .args(["-f", "-qq", "-o", "/dev/null", "true"])
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn recover_syncs_the_directory_after_its_rename() {
+    let dir = tempfile::tempdir().unwrap();
+    let (bytes, records) = log_of(6);
+    let input = write(dir.path(), "in.log", &bytes);
+    // A relative output (no parent in the name): the directory is ".".
+    let o = Command::new(env!("CARGO_BIN_EXE_blocklog"))
+        .args(["recover", "--mode", "absolute", "in.log", "-o", "rel.log"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(
+        read_clean(&dir.path().join("rel.log")).0.len(),
+        records.len()
+    );
+    if !strace_works() {
+        eprintln!("strace cannot trace here: the fsync order is not checked");
+        return;
+    }
+    let out_dir = dir.path().join("out");
+    fs::create_dir(&out_dir).unwrap();
+    let out = out_dir.join("out.log");
+    let trace = dir.path().join("trace.txt");
+    let o = Command::new("strace")
+        .args([
+            "-f",
+            "-qq",
+            "-e",
+            "trace=openat,open,fsync,fdatasync,rename,renameat,renameat2",
+            "-o",
+        ])
+        .arg(&trace)
+        .arg(env!("CARGO_BIN_EXE_blocklog"))
+        .args([
+            "recover",
+            "--mode",
+            "absolute",
+            input.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let trace = fs::read_to_string(&trace).unwrap();
+    let lines: Vec<&str> = trace.lines().collect();
+    let renamed = lines
+        .iter()
+        .position(|l| l.contains("rename") && l.contains(&format!("\"{}\"", out.display())))
+        .unwrap_or_else(|| panic!("no rename to the output:\n{trace}"));
+    // The temp file is synced before the rename ...
+    assert!(
+        lines[..renamed].iter().any(|l| l.contains("fsync(")),
+        "{trace}"
+    );
+    // ... and the output's directory, opened after it, is synced.
+    let dir_fd = lines[renamed..]
+        .iter()
+        .find(|l| l.contains("open") && l.contains(&format!("\"{}\"", out_dir.display())))
+        .and_then(|l| l.rsplit("= ").next())
+        .map(|fd| fd.trim().to_string())
+        .unwrap_or_else(|| panic!("the directory is not opened after the rename:\n{trace}"));
+    assert!(
+        lines[renamed..]
+            .iter()
+            .any(|l| l.contains(&format!("fsync({dir_fd})"))),
+        "the directory is not synced after the rename:\n{trace}"
+    );
+}
+
+#[test]
+fn compare_goes_on_past_an_unreadable_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let (bytes, _) = log_of(8);
+    let good = write(dir.path(), "good.log", &bytes);
+    let missing = dir.path().join("missing.log");
+    let (g, m, d) = (
+        good.to_str().unwrap(),
+        missing.to_str().unwrap(),
+        dir.path().to_str().unwrap(),
+    );
+    let alone = blocklog(&["compare", "--format", "json", g]);
+    assert_eq!(code(&alone), 0);
+    let alone: Value = serde_json::from_str(&stdout(&alone)).unwrap();
+    assert!(
+        alone.get("unreadable").is_none(),
+        "unchanged when all files read"
+    );
+    let o = blocklog(&["compare", "--format", "json", m, g, d]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    let err = stderr(&o);
+    let errors: Vec<&str> = err.lines().collect();
+    assert_eq!(errors.len(), 2, "{err}");
+    assert!(
+        errors[0].starts_with(&format!("blocklog: cannot read {m}: ")),
+        "{}",
+        errors[0]
+    );
+    assert_eq!(
+        errors[1],
+        format!("blocklog: cannot read {d}: it is a directory")
+    );
+    let doc: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    // The readable file's rows exactly as alone; the others listed after the notes.
+    assert_eq!(doc["rows"], alone["rows"]);
+    assert_eq!(doc["notes"], alone["notes"]);
+    // Key order (serde_json's Value sorts keys: check the text).
+    let raw = stdout(&o);
+    assert!(
+        raw.starts_with(r#"{"kind":"compare","seed":null,"rows":["#),
+        "{raw}"
+    );
+    let notes_at = raw.find(r#"],"notes":["#).unwrap();
+    assert!(
+        raw[notes_at..].contains(r#"],"unreadable":[{"source":"#),
+        "{raw}"
+    );
+    assert!(raw.ends_with("]}\n"), "{raw}");
+    assert_eq!(doc.as_object().unwrap().len(), 5);
+    let unreadable = doc["unreadable"].as_array().unwrap();
+    assert_eq!(unreadable.len(), 2);
+    assert_eq!(unreadable[0]["source"], m);
+    assert_eq!(
+        format!("blocklog: {}", unreadable[0]["error"].as_str().unwrap()),
+        errors[0]
+    );
+    assert_eq!(unreadable[1]["source"], d);
+    // The table too: the good file's rows, then a line per unreadable file.
+    let chart = dir.path().join("c.svg");
+    let o = blocklog(&["compare", "--chart", chart.to_str().unwrap(), g, m]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(text.contains(g), "{text}");
+    assert_eq!(text.matches("tolerate-tail").count(), 1, "{text}");
+    assert!(
+        text.contains(&format!("* {m}: UNREADABLE: cannot read {m}: ")),
+        "{text}"
+    );
+    assert!(fs::metadata(&chart).unwrap().len() > 0);
+}
+
+// ---- dump --follow
+
+/// Receives the next line of a followed dump (a hang guard of 60 s).
+fn next_line(lines: &mpsc::Receiver<String>, what: &str) -> Option<Value> {
+    match lines.recv_timeout(Duration::from_secs(60)) {
+        Ok(l) => {
+            Some(serde_json::from_str(&l).unwrap_or_else(|e| panic!("bad JSON line {l:?}: {e}")))
+        }
+        Err(mpsc::RecvTimeoutError::Disconnected) => None,
+        Err(mpsc::RecvTimeoutError::Timeout) => panic!("{what}: no line for 60 s"),
+    }
+}
+
+#[test]
+fn dump_follow_prints_records_as_they_complete_and_a_torn_tail_at_the_end() {
+    use std::io::{BufRead, BufReader, Write};
+    let dir = tempfile::tempdir().unwrap();
+    // The whole log the "writer" will append, record by record, and one
+    // more record (spanning blocks) that the crash leaves torn.
+    let (mut bytes, records) = log_of(24);
+    let complete = bytes.len();
+    let mut w = Writer::new(Vec::new());
+    // Re-encode the torn record after the others: same writer state.
+    for (_, p) in &records {
+        w.add_record(p).unwrap();
+    }
+    let torn_at = w.add_record(&[0x5a; 50_000]).unwrap() as usize;
+    let full = w.into_inner().unwrap();
+    assert_eq!(&full[..complete], &bytes[..]);
+    bytes = full;
+    let cut = torn_at + 40_000; // inside the torn record's second fragment
+    assert!(cut < bytes.len());
+    let mut ends: Vec<usize> = records.iter().skip(1).map(|r| r.0 as usize).collect();
+    ends.push(torn_at);
+    ends.push(cut);
+
+    let path = dir.path().join("000005.log");
+    fs::File::create(&path).unwrap();
+    let mut child = spawn_blocklog(
+        &[
+            "dump",
+            "--follow",
+            "--json",
+            "--idle-exit",
+            "2",
+            path.to_str().unwrap(),
+        ],
+        Stdio::null(),
+    );
+    let (tx, lines) = mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    let reader = thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            if tx.send(line.unwrap()).is_err() {
+                break;
+            }
+        }
+    });
+    let (go, gate) = mpsc::channel::<()>();
+    let writer = {
+        let path = path.clone();
+        thread::spawn(move || {
+            let mut f = fs::OpenOptions::new().append(true).open(&path).unwrap();
+            let mut at = 0;
+            for (i, &end) in ends.iter().enumerate() {
+                let piece = &bytes[at..end];
+                if i % 3 == 1 || i == ends.len() - 1 {
+                    // In several small writes, with pauses: an incomplete
+                    // record at the end must wait, never be dropped.
+                    for part in piece.chunks(piece.len() / 3 + 1) {
+                        f.write_all(part).unwrap();
+                        f.flush().unwrap();
+                        thread::sleep(Duration::from_millis(15));
+                    }
+                } else {
+                    f.write_all(piece).unwrap();
+                }
+                at = end;
+                if i == 0 {
+                    // The first record's line comes before anything more is written.
+                    gate.recv_timeout(Duration::from_secs(60))
+                        .expect("the first record was not printed while following");
+                }
+            }
+            // The "crash": the torn record's rest is never written.
+        })
+    };
+    let first = next_line(&lines, "first record").expect("a line");
+    assert_eq!(first["kind"], "record", "{first}");
+    assert_eq!(first["offset"], records[0].0);
+    go.send(()).unwrap();
+    let mut got = vec![first];
+    while let Some(line) = next_line(&lines, "follow") {
+        got.push(line);
+    }
+    writer.join().unwrap();
+    reader.join().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "blocklog did not exit");
+        thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(0));
+    // Every record exactly once, in order; then the torn tail; then the end.
+    assert_eq!(got.len(), records.len() + 2, "{got:#?}");
+    for (line, (offset, payload)) in got.iter().zip(&records) {
+        assert_eq!(line["kind"], "record", "{line}");
+        assert_eq!(line["offset"], *offset);
+        assert_eq!(line["payload_hex"], hex(payload));
+    }
+    let dropped = &got[records.len()];
+    assert_eq!(dropped["kind"], "dropped", "{dropped}");
+    assert_eq!(dropped["offset"], torn_at as u64);
+    assert_eq!(dropped["tail"], true);
+    let end = got.last().unwrap();
+    assert_eq!(end["kind"], "end");
+    assert_eq!(end["records"], records.len() as u64);
+    assert_eq!(end["outcome"], "tail-dropped");
+    // Exactly what a dump of the final file prints.
+    let o = blocklog(&["dump", "--json", path.to_str().unwrap()]);
+    assert_eq!(json_lines(&o), got);
+}
+
+#[test]
+fn dump_follow_of_a_complete_log_is_its_dump() {
+    let dir = tempfile::tempdir().unwrap();
+    let all = scenarios::all(scenarios::DEFAULT_SEED);
+    for s in all.iter().filter(|s| {
+        matches!(
+            s.name,
+            "torn-payload" | "bit-flip-mid-file" | "stale-recycled-tail"
+        )
+    }) {
+        let path = write(dir.path(), &format!("{}.log", s.name), &s.bytes);
+        let p = path.to_str().unwrap();
+        let runs = ["tolerate-tail", "absolute", "point-in-time", "skip-corrupt"]
+            .map(|m| (m, &["--json"][..]))
+            .into_iter()
+            .chain([
+                ("tolerate-tail", &[][..]),
+                ("skip-corrupt", &["--json", "--start-offset", "40000"][..]),
+            ]);
+        for (mode, extra) in runs {
+            let mut args = vec!["dump", "--mode", mode];
+            args.extend_from_slice(extra);
+            args.push(p);
+            let want = blocklog(&args);
+            args.splice(1..1, ["--follow", "--idle-exit", "0.05"]);
+            let o = output_within(
+                spawn_blocklog(&args, Stdio::null()),
+                60,
+                &format!("{args:?}"),
+            );
+            assert_eq!(code(&o), code(&want), "{args:?}: {}", stderr(&o));
+            assert_eq!(stdout(&o), stdout(&want), "{args:?}");
+            assert_eq!(stderr(&o), stderr(&want), "{args:?}");
+        }
+    }
+    // Streams cannot be followed; --idle-exit needs --follow.
+    let path = write(dir.path(), "x.log", &all[0].bytes);
+    let o = output_within(
+        spawn_blocklog(
+            &["dump", "--follow", "-"],
+            Stdio::from(fs::File::open(&path).unwrap()),
+        ),
+        60,
+        "follow -",
+    );
+    assert_eq!(code(&o), 2);
+    assert!(o.stdout.is_empty());
+    assert!(
+        stderr(&o).starts_with("blocklog: cannot follow standard input: it is a stream"),
+        "{}",
+        stderr(&o)
+    );
+    let o = blocklog(&["dump", "--idle-exit", "1", path.to_str().unwrap()]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("--follow"), "{}", stderr(&o));
 }
