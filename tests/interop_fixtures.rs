@@ -507,26 +507,30 @@ mod zstd_feature {
         run.records.into_iter().map(|(_, r)| r).collect()
     }
 
+    /// A record that decompresses to more than `max_record_size` is a
+    /// limit (R13): the read fails with `RecordTooLarge` at the first such
+    /// record, after every record before it, in every mode.
     #[test]
     fn decompressed_size_is_bounded_by_max_record_size() {
         let e = fixture("rocksdb-zstd/000008.log");
         let log = bytes(&e);
         let biggest = e.batches.iter().map(|b| b.rep_len).max().unwrap();
         let limit = biggest - 1;
-        let run = read(
-            &log,
-            ReaderOptions::new()
-                .mode(RecoveryMode::SkipCorrupt)
-                .max_record_size(limit),
-        );
-        let n_big = e.batches.iter().filter(|b| b.rep_len > limit).count();
-        assert_eq!(run.records.len(), e.batches.len() - n_big);
-        assert!(run.records.iter().all(|(_, r)| r.len() <= limit));
-        assert_eq!(run.dropped.len(), n_big);
-        assert!(run
-            .dropped
-            .iter()
-            .all(|d| d.reason == Reason::RecordTooLarge));
+        let first_big = e.batches.iter().position(|b| b.rep_len > limit).unwrap();
+        for mode in RecoveryMode::ALL {
+            let run = read(&log, ReaderOptions::new().mode(mode).max_record_size(limit));
+            assert_eq!(run.records.len(), first_big, "{mode}");
+            assert!(run.records.iter().all(|(_, r)| r.len() <= limit));
+            assert!(run.dropped.is_empty(), "{mode}: a limit is not damage");
+            match run.error {
+                Some(blocklog::Error::RecordTooLarge { offset, limit: l }) => {
+                    assert_eq!(l, limit);
+                    let last = run.records.last().map_or(0, |(o, _)| *o);
+                    assert!(offset > last, "{mode}: the limit is met after the records returned");
+                }
+                ref other => panic!("{mode}: expected the limit, got {other:?}"),
+            }
+        }
     }
 
     /// Our writer's records compressed by the test, framed like RocksDB's
