@@ -785,9 +785,11 @@ impl WalReader {
         report.kept_end = kept_end;
         let (sealed, size) = (report.sealed, report.size);
         if !cur.is_last && !sealed {
+            // The seal is missing; bytes the decoder dropped are reported
+            // already, so the range is empty, at the end of the file.
             self.problem(Problem::Dropped(Dropped {
                 file: cur.number,
-                range: kept_end.min(size)..size,
+                range: size..size,
                 reason: DropReason::Unsealed,
             }))?;
         }
