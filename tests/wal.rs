@@ -522,15 +522,13 @@ fn rotation_never_splits_a_batch() {
     let opts = WalOptions::new().max_file_size(40_000);
     let mut wal = Wal::open(dir.path(), opts.clone()).unwrap();
     let mut sizes = Vec::new();
-    let mut seq = 1;
     for i in 0..200u64 {
         let len = [10, 3000, 20_000, 33_000, 90_000][(i % 5) as usize] + i as usize;
         let mut b = Batch::new();
         b.put(&vec![i as u8; len]).unwrap();
-        assert_eq!(wal.append(&b).unwrap(), seq);
-        seq += 1;
+        assert_eq!(wal.append(&b).unwrap(), i + 1);
         sizes.push(len);
-        if i % 7 == 0 {
+        if i.is_multiple_of(7) {
             wal.sync().unwrap();
         }
     }
