@@ -3,7 +3,6 @@
 //! it checks.
 
 use std::fs::{self, OpenOptions};
-use std::io::Write;
 use std::path::Path;
 
 use blocklog::wal::{
@@ -738,13 +737,4 @@ fn a_wal_file_is_a_plain_log_to_the_single_file_reader() {
     }
     assert_eq!(types, [0xF1, 1, 0xF2, 0xF3]);
     assert_eq!(r.summary().outcome().as_str(), "clean");
-}
-
-#[allow(dead_code)]
-fn append_raw(dir: &Path, file: u64, bytes: &[u8]) {
-    let mut f = OpenOptions::new()
-        .append(true)
-        .open(dir::path_of(dir, file))
-        .unwrap();
-    f.write_all(bytes).unwrap();
 }
