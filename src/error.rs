@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use crate::policy::RecoveryMode;
 use crate::report::Damage;
+use crate::wal::Problem;
 
 /// Every error blocklog returns.
 ///
@@ -73,6 +74,47 @@ pub enum Error {
         what: &'static str,
     },
 
+    /// Another process (or another open [`Wal`](crate::wal::Wal) of this
+    /// process) holds the WAL directory's `LOCK` file.
+    #[error("the WAL directory is locked by another user: {}", .path.display())]
+    Locked {
+        /// The `LOCK` file.
+        path: std::path::PathBuf,
+    },
+
+    /// A checksummed record of a WAL file is not a well-formed batch (the
+    /// 12-byte header, then `count` entries of varint32 length and bytes,
+    /// exactly filling the payload).
+    #[error("malformed batch at offset {offset}: {what}")]
+    MalformedBatch {
+        /// Offset of the record in its file (0 when decoded alone).
+        offset: u64,
+        /// What is wrong with it.
+        what: &'static str,
+    },
+
+    /// A checksummed WAL marker record (types 0xF1 to 0xF4, see
+    /// `docs/wal.md`) whose payload is too short for its layout.
+    #[error("malformed WAL marker at offset {offset}: {what}")]
+    MalformedMarker {
+        /// Offset of the marker record in its file (0 when decoded alone).
+        offset: u64,
+        /// What is wrong with it.
+        what: &'static str,
+    },
+
+    /// The WAL's recovery mode refuses the directory because of `problem`
+    /// (damage, a sequence gap, a missing or truncated file), or
+    /// [`Wal::open`](crate::wal::Wal::open) refuses to append after a
+    /// point-in-time stop. Every batch before the problem was returned first.
+    #[error("{mode} recovery refuses the WAL: {problem}")]
+    Wal {
+        /// The mode that refused.
+        mode: RecoveryMode,
+        /// What it refused.
+        problem: Box<Problem>,
+    },
+
     /// The log uses a compression this build cannot read.
     #[error(
         "record at offset {offset} sets compression type {compression} ({}), {}",
@@ -126,7 +168,11 @@ impl Error {
     /// - [`Error::Io`]: the offset the failed operation was at (for a writer,
     ///   the first byte not known to be written);
     /// - [`Error::Corruption`]: the first byte of the refused damage;
-    /// - [`Error::UnsupportedCompression`]: the compression record's offset.
+    /// - [`Error::UnsupportedCompression`]: the compression record's offset;
+    /// - [`Error::MalformedBatch`]: the batch's record offset;
+    /// - [`Error::Wal`]: the problem's offset in its file
+    ///   ([`Problem::file`](crate::wal::Problem::file) names the file);
+    /// - [`Error::Locked`]: always 0.
     ///
     /// # Example
     ///
@@ -151,8 +197,12 @@ impl Error {
             | Error::UnsupportedCompression { offset, .. }
             | Error::RecordTooLarge { offset, .. }
             | Error::UnknownLogNumber { offset }
-            | Error::InvalidInput { offset, .. } => *offset,
+            | Error::InvalidInput { offset, .. }
+            | Error::MalformedBatch { offset, .. }
+            | Error::MalformedMarker { offset, .. } => *offset,
             Error::Corruption { damage, .. } => damage.range.start,
+            Error::Locked { .. } => 0,
+            Error::Wal { problem, .. } => problem.offset(),
         }
     }
 }
@@ -192,7 +242,11 @@ impl From<Error> for io::Error {
             Error::Io { source, .. } => source.kind(),
             Error::Corruption { .. }
             | Error::UnsupportedCompression { .. }
-            | Error::UnknownLogNumber { .. } => io::ErrorKind::InvalidData,
+            | Error::UnknownLogNumber { .. }
+            | Error::MalformedBatch { .. }
+            | Error::MalformedMarker { .. }
+            | Error::Wal { .. } => io::ErrorKind::InvalidData,
+            Error::Locked { .. } => io::ErrorKind::ResourceBusy,
             Error::RecordTooLarge { .. } => io::ErrorKind::FileTooLarge,
             Error::InvalidInput { .. } => io::ErrorKind::InvalidInput,
         };

@@ -71,6 +71,16 @@ pub enum RecordType {
     PredecessorWalInfo,
     /// 131: RocksDB's predecessor-WAL information (recyclable header).
     RecyclablePredecessorWalInfo,
+    /// 0xF1: blocklog WAL marker at the start of each file: the previous
+    /// file's number, last sequence and size (see `docs/wal.md`).
+    WalPredecessor,
+    /// 0xF2: blocklog WAL marker written after a successful sync: every
+    /// byte before the offset it names was durable.
+    WalSynced,
+    /// 0xF3: blocklog WAL marker closing a file (rotation, clean close).
+    WalSeal,
+    /// 0xF4: blocklog WAL marker announcing a purge (reserved; not written yet).
+    WalPurge,
     /// Any other value.
     Unknown(u8),
 }
@@ -93,6 +103,10 @@ impl RecordType {
             11 => RecordType::RecyclableTimestampSize,
             130 => RecordType::PredecessorWalInfo,
             131 => RecordType::RecyclablePredecessorWalInfo,
+            0xF1 => RecordType::WalPredecessor,
+            0xF2 => RecordType::WalSynced,
+            0xF3 => RecordType::WalSeal,
+            0xF4 => RecordType::WalPurge,
             other => RecordType::Unknown(other),
         }
     }
@@ -114,6 +128,10 @@ impl RecordType {
             RecordType::RecyclableTimestampSize => 11,
             RecordType::PredecessorWalInfo => 130,
             RecordType::RecyclablePredecessorWalInfo => 131,
+            RecordType::WalPredecessor => 0xF1,
+            RecordType::WalSynced => 0xF2,
+            RecordType::WalSeal => 0xF3,
+            RecordType::WalPurge => 0xF4,
             RecordType::Unknown(b) => b,
         }
     }

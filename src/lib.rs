@@ -63,6 +63,7 @@ pub mod reader;
 pub mod reopen;
 pub mod report;
 pub mod tail;
+pub mod wal;
 pub mod writer;
 
 pub use decode::Decoder;
@@ -84,6 +85,9 @@ pub mod spec {
 
     #[doc = include_str!("../docs/recovery.md")]
     pub mod recovery {}
+
+    #[doc = include_str!("../docs/wal.md")]
+    pub mod wal {}
 }
 
 /// The README's examples, compiled and run as doctests.

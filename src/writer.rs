@@ -518,6 +518,47 @@ impl<W: Write> Writer<W> {
         Ok(offset.expect("every record has at least one fragment"))
     }
 
+    /// Appends one metadata record of `record_type` (a type that is not a
+    /// data fragment, written with a 7-byte header) carrying `payload`, as a
+    /// single physical record: when it does not fit in the rest of the
+    /// current block, the block is padded with zeros and the record starts
+    /// the next one. Returns its offset. Used by the WAL for its markers.
+    ///
+    /// Fails with [`Error::InvalidInput`] (not poisoning) for a data type or
+    /// a payload longer than one block can hold.
+    pub(crate) fn add_metadata(&mut self, record_type: RecordType, payload: &[u8]) -> Result<u64> {
+        self.check_poisoned()?;
+        if record_type.fragment().is_some()
+            || record_type.is_recyclable()
+            || payload.len() > BLOCK_SIZE - HEADER_SIZE
+        {
+            return Err(Error::InvalidInput {
+                offset: self.offset(),
+                what: "a metadata record is one legacy-header record of a non-data type within a block",
+            });
+        }
+        let leftover = BLOCK_SIZE - self.block_offset;
+        if leftover < HEADER_SIZE + payload.len() {
+            self.staged.resize(self.staged.len() + leftover, 0);
+            self.block_offset = 0;
+        }
+        let offset = self.end();
+        let crc = mask_crc(crc32c::crc32c_append(crc_seed(record_type, None), payload));
+        self.staged.extend_from_slice(&crc.to_le_bytes());
+        self.staged
+            .extend_from_slice(&(payload.len() as u16).to_le_bytes());
+        self.staged.push(record_type.to_byte());
+        self.staged.extend_from_slice(payload);
+        self.block_offset += HEADER_SIZE + payload.len();
+        if self.block_offset == BLOCK_SIZE {
+            self.block_offset = 0;
+        }
+        if self.staged.len() >= self.buffer_size {
+            self.write_staged()?;
+        }
+        Ok(offset)
+    }
+
     /// Encodes the header of a fragment carrying `payload` into `out`.
     #[inline]
     fn encode(&self, out: &mut [u8; RECYCLABLE_HEADER_SIZE], fragment: Fragment, payload: &[u8]) {

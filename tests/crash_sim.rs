@@ -181,7 +181,7 @@ fn tear_points(
         // Keep every 4 KiB boundary and a sample of the others.
         let (four, other): (Vec<usize>, Vec<usize>) = sectors
             .into_iter()
-            .partition(|&t| (offset + t as u64) % 4096 == 0);
+            .partition(|&t| (offset + t as u64).is_multiple_of(4096));
         let mut keep = four;
         keep.truncate(sectors_max / 2);
         let room = sectors_max - keep.len();
@@ -222,7 +222,7 @@ fn crash_everywhere(
             points.push((b, Fill::Zeros, "zeros-at-byte"));
         }
         for &s in &sectors {
-            let four = (*offset + s as u64) % 4096 == 0;
+            let four = (*offset + s as u64).is_multiple_of(4096);
             points.push((s, Fill::Zeros, if four { "zeros-4k" } else { "zeros-512" }));
             if has_base {
                 points.push((s, Fill::Old, if four { "old-4k" } else { "old-512" }));

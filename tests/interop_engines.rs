@@ -71,7 +71,7 @@ impl Workload {
             let mut ops = vec![];
             for _ in 0..nops {
                 let r = splitmix(&mut rng);
-                if r % 4 == 0 && !live.is_empty() {
+                if r.is_multiple_of(4) && !live.is_empty() {
                     let k = live.swap_remove((r >> 8) as usize % live.len());
                     ops.push(Op::Del(k));
                     continue;

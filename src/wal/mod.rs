@@ -1,0 +1,24 @@
+//! A write-ahead log over a directory of numbered files, each a log in the
+//! block format, recovered as one sequence of batches. The on-disk design,
+//! the markers and the recovery table are in `docs/wal.md`
+//! ([`spec::wal`](crate::spec::wal)).
+//!
+//! - [`batch`]: the batch layout (12-byte header, varint32 entries);
+//! - [`marker`]: the predecessor, synced and seal markers;
+//! - [`dir`]: file names, listing, the `LOCK` file, directory fsync;
+//! - [`recover`]: [`WalReader`], recovery across files;
+//! - [`writer`]: [`Wal`], open, append, sync, rotate, close.
+
+pub mod batch;
+pub mod dir;
+pub mod marker;
+pub mod recover;
+pub mod writer;
+
+pub use batch::{Batch, BatchHeader};
+pub use marker::Marker;
+pub use recover::{
+    DropReason, Dropped, FileReport, Gap, GapCause, Problem, Recovery, WalBatch, WalEvent,
+    WalReader,
+};
+pub use writer::{Wal, WalOptions, WalSink};
