@@ -526,7 +526,10 @@ mod zstd_feature {
                 Some(blocklog::Error::RecordTooLarge { offset, limit: l }) => {
                     assert_eq!(l, limit);
                     let last = run.records.last().map_or(0, |(o, _)| *o);
-                    assert!(offset > last, "{mode}: the limit is met after the records returned");
+                    assert!(
+                        offset > last,
+                        "{mode}: the limit is met after the records returned"
+                    );
                 }
                 ref other => panic!("{mode}: expected the limit, got {other:?}"),
             }

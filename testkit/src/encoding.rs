@@ -15,7 +15,7 @@ pub fn hex(bytes: &[u8]) -> String {
 /// The bytes of a hex string. Panics on odd length or a non-hex digit
 /// (test data only).
 pub fn unhex(s: &str) -> Vec<u8> {
-    assert!(s.len() % 2 == 0, "odd hex {s:?}");
+    assert!(s.len().is_multiple_of(2), "odd hex {s:?}");
     (0..s.len())
         .step_by(2)
         .map(|i| {
