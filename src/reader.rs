@@ -272,9 +272,12 @@ impl<R: Read> Reader<R> {
     /// Reads the block at `offset` from the source (seeking first when the
     /// source is seekable and positioned elsewhere).
     fn read_block(&mut self, offset: u64) -> Result<Input> {
+        // A recycled block is already a block long: reading over its old
+        // bytes needs no zeroing first.
         let mut buf = self.decoder.recycle_block().unwrap_or_default();
-        buf.clear();
-        buf.resize(BLOCK_SIZE, 0);
+        if buf.len() != BLOCK_SIZE {
+            buf.resize(BLOCK_SIZE, 0);
+        }
         let mut filled = 0;
         while filled < BLOCK_SIZE {
             match self.source.read(&mut buf[filled..]) {
