@@ -71,7 +71,9 @@ pub enum End {
     NextFile,
     /// Bytes not written yet: the log may grow. An incomplete record or
     /// undecided damage at the end is "not yet" ([`Step::NotYet`]), never
-    /// dropped; damage with a valid record after it is still reported.
+    /// dropped; damage with a valid record after it is still reported, once
+    /// the block holding the damage is whole (until then, where reading
+    /// resumes after it is not written yet).
     MayGrow,
 }
 
