@@ -26,7 +26,7 @@ echo "--- building the fuzz targets"
 cargo +nightly fuzz build -O --sanitizer none
 
 status=0
-for target in read_any corrupt_roundtrip write_read; do
+for target in read_any corrupt_roundtrip write_read decode_splits; do
     corpus="corpus/$target"
     mkdir -p "$corpus"
     log="$(mktemp)"

@@ -71,7 +71,9 @@ pub enum End {
     NextFile,
     /// Bytes not written yet: the log may grow. An incomplete record or
     /// undecided damage at the end is "not yet" ([`Step::NotYet`]), never
-    /// dropped; damage with a valid record after it is still reported.
+    /// dropped; damage with a valid record after it is still reported, once
+    /// the block holding the damage is whole (until then, where reading
+    /// resumes after it is not written yet).
     MayGrow,
 }
 
@@ -491,7 +493,21 @@ impl Decoder {
     /// changing phase; `Some` when the step must return now.
     fn advance(&mut self) -> Option<Step> {
         let here = self.here();
-        match parse_at(&self.block, self.pos, self.format.is_recyclable()) {
+        let parsed = parse_at(&self.block, self.pos, self.format.is_recyclable());
+        if matches!(parsed, Parsed::Zero | Parsed::Broken { .. })
+            && self.block.len() < BLOCK_SIZE
+            && self.end == Some(End::MayGrow)
+        {
+            // Damage in a block the log may still grow into: where reading
+            // resumes after it (the next block under block resync, the next
+            // valid record under scan resync) depends on bytes not written
+            // yet, so the visible end is no resync point. Wait, as for a
+            // unit not written completely; judge it once the block is whole
+            // or the log final.
+            self.end = None;
+            return Some(Step::NotYet);
+        }
+        match parsed {
             Parsed::End | Parsed::Trailer => self.pos = self.block.len(),
             Parsed::Record { header, payload } => self.on_record(here, header, payload),
             Parsed::Zero => self.on_broken(here, Reason::ZeroHeader, false, None, None),
