@@ -815,6 +815,13 @@ impl Decoder {
         let at = self.pos;
         let from = at + 1;
         let (resume, valid_start_follows, gave_up) = match self.opts.resync {
+            Resync::Block if self.pending_is_interior_anyway() => {
+                // The scan would only decide the position of damage that is
+                // interior whatever follows: skip it (the rest of the block
+                // is dropped either way), so that garbage costs a parse per
+                // block, not a scan per byte.
+                (block_len, false, false)
+            }
             Resync::Block => {
                 let found = scan(
                     &self.block,
@@ -882,6 +889,25 @@ impl Decoder {
         if valid_start_follows && self.pending.is_some() {
             self.resolve(Position::Interior);
         }
+    }
+
+    /// Whether the damage being looked past is interior whatever follows:
+    /// too much unexplained garbage for a torn write, a look-ahead that gave
+    /// up, or nothing valid before it and no write-like start (see
+    /// [`resolve`](Decoder::resolve)). While the format is open and the
+    /// number known, only the garbage bound counts: a record of another
+    /// number found by the scan would make the region a previous use.
+    fn pending_is_interior_anyway(&self) -> bool {
+        let Some(p) = &self.pending else {
+            return false;
+        };
+        let garbage = p.uncertain || p.unexplained > self.opts.max_torn_tail;
+        if self.format == Format::Unknown && self.log_number.is_some() {
+            // More than a torn write's worth of garbage and no record of
+            // another number found in it: not a previous use either.
+            return garbage;
+        }
+        garbage || (!self.seen_valid && !p.plausible_start && !self.format.is_recyclable())
     }
 
     /// Whether the bytes at `at` of the block begin like something a writer

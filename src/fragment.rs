@@ -6,9 +6,10 @@
 
 use std::ops::Range;
 
+use crate::crc_window::Windows;
 use crate::decode::Format;
 use crate::format::{
-    Fragment, Header, RecordType, BLOCK_SIZE, HEADER_SIZE, RECYCLABLE_HEADER_SIZE,
+    unmask_crc, Fragment, Header, RecordType, BLOCK_SIZE, HEADER_SIZE, RECYCLABLE_HEADER_SIZE,
 };
 use crate::report::Reason;
 
@@ -349,30 +350,39 @@ fn followed_like_a_log(block: &[u8], end: usize, limit: usize) -> bool {
 pub(crate) fn scan(block: &[u8], from: usize, cands: Candidates, budget: &mut ScanBudget) -> Scan {
     let limit = block.len().min(BLOCK_SIZE);
     let recyclable = cands.format == Format::Recyclable;
+    let mut windows = Windows::default();
     let mut stale = None;
     let mut q = from;
     while q + HEADER_SIZE <= limit {
         if cands.plausible(block, q, limit) {
             let t = RecordType::from_byte(block[q + 6]);
             let len = usize::from(u16::from_le_bytes([block[q + 4], block[q + 5]]));
-            let cost = len + 1;
-            let left = if followed_like_a_log(block, q + t.header_size() + len, limit) {
+            let strong = followed_like_a_log(block, q + t.header_size() + len, limit);
+            let left = if strong {
                 &mut budget.strong
             } else {
                 &mut budget.weak
             };
-            if cost <= *left {
-                *left -= cost;
-                if let Parsed::Record { header, .. } = parse_at(block, q, recyclable) {
-                    if cands.accepts(&header, q) {
-                        return Scan::Found(q, header);
-                    }
-                    if header.log_number.is_some() && stale.is_none() {
-                        stale = Some(q);
+            if *left == 0 {
+                if strong {
+                    return Scan::GaveUp;
+                }
+            } else {
+                // The checksummed bytes: type byte, log number, payload.
+                let (crc, work) = windows.crc(block, q + 6, t.header_size() - 6 + len);
+                *left = left.saturating_sub(work);
+                let stored =
+                    u32::from_le_bytes([block[q], block[q + 1], block[q + 2], block[q + 3]]);
+                if crc == unmask_crc(stored) {
+                    if let Parsed::Record { header, .. } = parse_at(block, q, recyclable) {
+                        if cands.accepts(&header, q) {
+                            return Scan::Found(q, header);
+                        }
+                        if header.log_number.is_some() && stale.is_none() {
+                            stale = Some(q);
+                        }
                     }
                 }
-            } else if budget.strong < cost {
-                return Scan::GaveUp;
             }
         }
         q += 1;

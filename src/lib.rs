@@ -53,6 +53,7 @@
 #![warn(missing_docs)]
 
 mod compression;
+mod crc_window;
 pub mod decode;
 pub mod error;
 pub mod format;
