@@ -876,7 +876,9 @@ impl Decoder {
                 Some(e) if e > at && e < resume && unexplained == 0 => {
                     let e = self.block_offset + e as u64;
                     self.add_damage(here, e, reason, current, false, 0, plausible);
-                    self.add_damage(e, end, reason, false, true, 0, true);
+                    // The zeros are their own cause: a zero header, as a
+                    // parse starting there (after a rewind) finds them.
+                    self.add_damage(e, end, Reason::ZeroHeader, false, true, 0, true);
                 }
                 _ => self.add_damage(here, end, reason, current, false, unexplained, plausible),
             }

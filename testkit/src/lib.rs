@@ -21,6 +21,8 @@
 //!   write, flush or sync;
 //! - [`workload`]: workloads run by real writers over a simulated file,
 //!   tracking offsets and acknowledgements;
+//! - [`decode_props`]: the decoder's split/refeed/end property and the
+//!   helpers that drive a decoder;
 //! - [`props`]: the fuzz targets' properties, so that every fuzz input can
 //!   be replayed by `cargo test`;
 //! - [`scenarios`]: the built-in corruption scenarios of `blocklog compare`;
@@ -36,6 +38,7 @@
 #[cfg(feature = "bench")]
 #[allow(unsafe_code)] // one clock_gettime call, explained where it is made
 pub mod bench;
+pub mod decode_props;
 pub mod encoding;
 pub mod faulty;
 pub mod interop;
