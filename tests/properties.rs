@@ -211,13 +211,22 @@ fn single_corruption_keeps_every_mode_honest() {
             // record makes it read as the previous use, i.e. the end of the
             // log (a documented limit of the format, as in RocksDB).
             let cut = effective_cut(&c, &pristine).is_some();
-            let last_number = match c {
-                Corruption::BitFlip { at, .. } if recyclable => {
-                    let at = (at % pristine.len()) as u64;
-                    let last = *offsets.last().expect("records") + 7;
-                    (last..last + 4).contains(&at)
+            // (Any corruption of those four bytes: a flip, garbage or
+            // zeros over them, or bytes inserted inside that header.)
+            let last_number = recyclable && {
+                let n = pristine.len();
+                let number = *offsets.last().expect("records") as usize + 7;
+                let hit = |a: usize, b: usize| a < number + 4 && number < b;
+                match c {
+                    Corruption::BitFlip { at, .. } => hit(at % n, at % n + 1),
+                    Corruption::Garbage { at, len, .. } | Corruption::Zero { at, len } => {
+                        hit(at % n, (at % n + len).min(n))
+                    }
+                    Corruption::Insert { at, .. } => {
+                        (number - 7 + 1..number + 4).contains(&(at % n))
+                    }
+                    Corruption::Truncate { .. } => false,
                 }
-                _ => false,
             };
             if !cut && !last_number && abs.error.is_none() && abs.payloads() != *written {
                 return TestResult::error(format!(
