@@ -184,18 +184,7 @@ fn leaving_table(len: usize) -> Box<[u32; 256]> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn noise(seed: u64, n: usize) -> Vec<u8> {
-        let mut x = seed | 1;
-        (0..n)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                x as u8
-            })
-            .collect()
-    }
+    use blocklog_testkit::logs::noise;
 
     #[test]
     fn combine_matches_crc32c() {

@@ -293,15 +293,11 @@ fn is_interior_everywhere(log: &[u8], what: &str) {
     }
 }
 
+/// Random bytes, never zero (the test kit's generator).
 fn noise(seed: u64, n: usize) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8 | 1 // never zero
-        })
+    blocklog_testkit::logs::noise(seed, n)
+        .into_iter()
+        .map(|b| b | 1)
         .collect()
 }
 
