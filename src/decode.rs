@@ -162,6 +162,17 @@ struct Pending {
     uncertain: bool,
 }
 
+/// The bytes since the last decided unit.
+#[derive(Debug)]
+enum Span {
+    /// Nothing open.
+    Clear,
+    /// A record being assembled from its fragments.
+    Record(Partial),
+    /// Damage whose position is not known yet.
+    Damage(Pending),
+}
+
 /// The sans-IO decoder; see the [module documentation](self).
 #[derive(Debug)]
 pub struct Decoder {
@@ -181,8 +192,11 @@ pub struct Decoder {
     seen_damage: bool,
     /// Initial-offset resync: MIDDLE and LAST fragments are skipped silently.
     skipping: bool,
-    partial: Option<Partial>,
-    pending: Option<Pending>,
+    /// What the bytes since the last decided unit are: nothing open, a
+    /// record being assembled, or damage being looked past (never both: a
+    /// record met by damage becomes part of it, and a valid start decides
+    /// the damage before a record begins).
+    span: Span,
     queue: VecDeque<Event>,
     phase: Phase,
     summary: Summary,
@@ -224,8 +238,7 @@ impl Decoder {
             format,
             seen_valid: false,
             seen_damage: false,
-            partial: None,
-            pending: None,
+            span: Span::Clear,
             queue: VecDeque::new(),
             phase: Phase::Reading,
             summary: Summary {
@@ -407,8 +420,7 @@ impl Decoder {
     pub(crate) fn fast_full(&mut self) -> Option<(u64, Range<usize>)> {
         if !self.opts.fast_path
             || !self.queue.is_empty()
-            || self.partial.is_some()
-            || self.pending.is_some()
+            || !matches!(self.span, Span::Clear)
             || self.skipping
             || self.codec.is_some()
             || !matches!(self.phase, Phase::Reading)
@@ -475,6 +487,28 @@ impl Decoder {
     }
 
     // ------------------------------------------------------------ machinery
+
+    /// The record being assembled, taken out (the span is then clear).
+    fn take_partial(&mut self) -> Option<Partial> {
+        match std::mem::replace(&mut self.span, Span::Clear) {
+            Span::Record(p) => Some(p),
+            other => {
+                self.span = other;
+                None
+            }
+        }
+    }
+
+    /// The damage being looked past, taken out (the span is then clear).
+    fn take_pending(&mut self) -> Option<Pending> {
+        match std::mem::replace(&mut self.span, Span::Clear) {
+            Span::Damage(p) => Some(p),
+            other => {
+                self.span = other;
+                None
+            }
+        }
+    }
 
     fn reading(&self) -> bool {
         matches!(self.phase, Phase::Reading | Phase::Counting)
@@ -608,7 +642,7 @@ impl Decoder {
         if here < self.opts.initial_offset {
             // Before the requested start: skipped silently, but a
             // compression record still applies to the records after it.
-            self.partial = None;
+            self.take_partial();
             self.seen_valid = true;
             if t == RecordType::SetCompression {
                 let body = self.block.slice(payload);
@@ -622,7 +656,7 @@ impl Decoder {
         };
         match fragment {
             Fragment::Full | Fragment::First => {
-                if let Some(p) = self.partial.take() {
+                if let Some(p) = self.take_partial() {
                     self.damage(p.start, p.end, Reason::MissingLast, true);
                 }
                 self.valid_start();
@@ -641,7 +675,7 @@ impl Decoder {
                     let mut buf = BytesMut::new();
                     buf.reserve((2 * len).min(self.opts.max_record_size));
                     buf.extend_from_slice(&self.block[payload]);
-                    self.partial = Some(Partial {
+                    self.span = Span::Record(Partial {
                         start: here,
                         end,
                         buf,
@@ -650,7 +684,7 @@ impl Decoder {
             }
             Fragment::Middle | Fragment::Last => {
                 let current = header.log_number.is_some();
-                let Some(p) = self.partial.as_mut() else {
+                let Span::Record(p) = &mut self.span else {
                     if !self.skipping {
                         self.damage(here, end, Reason::MissingFirst, current);
                     }
@@ -661,10 +695,11 @@ impl Decoder {
                 if !self.within_limit(start, size) {
                     return;
                 }
-                let p = self.partial.as_mut().expect("partial present");
-                p.buf.extend_from_slice(&self.block[payload]);
+                if let Span::Record(p) = &mut self.span {
+                    p.buf.extend_from_slice(&self.block[payload]);
+                }
                 if fragment == Fragment::Last {
-                    let p = self.partial.take().expect("partial present");
+                    let p = self.take_partial().expect("a record is being assembled");
                     self.emit_record(p.start, p.end, p.buf.freeze());
                 }
             }
@@ -679,7 +714,7 @@ impl Decoder {
         if size <= self.opts.max_record_size {
             return true;
         }
-        self.partial = None;
+        self.take_partial();
         if !self.counting() {
             self.fail(Error::RecordTooLarge {
                 offset,
@@ -695,7 +730,7 @@ impl Decoder {
             // Reported only when nothing earlier is still undecided (a record
             // being assembled, damage being looked past), so that events stay
             // in file order; inside such a span it is skipped silently.
-            let in_order = self.partial.is_none() && self.pending.is_none();
+            let in_order = matches!(self.span, Span::Clear);
             if in_order
                 && !self.counting()
                 && decide(self.opts.mode, Situation::IgnorableRecord) == Action::Accept
@@ -715,7 +750,7 @@ impl Decoder {
             return;
         }
         // Known metadata: it starts a unit of the log like a record does.
-        if let Some(p) = self.partial.take() {
+        if let Some(p) = self.take_partial() {
             self.damage(p.start, p.end, Reason::MissingLast, true);
         }
         self.valid_start();
@@ -884,11 +919,11 @@ impl Decoder {
             }
         }
         if gave_up {
-            if let Some(p) = &mut self.pending {
+            if let Span::Damage(p) = &mut self.span {
                 p.uncertain = true;
             }
         }
-        if valid_start_follows && self.pending.is_some() {
+        if valid_start_follows && matches!(self.span, Span::Damage(_)) {
             self.resolve(Position::Interior);
         }
     }
@@ -900,7 +935,7 @@ impl Decoder {
     /// number known, only the garbage bound counts: a record of another
     /// number found by the scan would make the region a previous use.
     fn pending_is_interior_anyway(&self) -> bool {
-        let Some(p) = &self.pending else {
+        let Span::Damage(p) = &self.span else {
             return false;
         };
         let garbage = p.uncertain || p.unexplained > self.opts.max_torn_tail;
@@ -948,11 +983,11 @@ impl Decoder {
         unexplained: u64,
         plausible: bool,
     ) {
-        let (start, current, zero, plausible) = match self.partial.take() {
+        let (start, current, zero, plausible) = match self.take_partial() {
             Some(p) => (p.start.min(start), true, false, true),
             None => (start, current, zero, plausible),
         };
-        if start < self.opts.initial_offset && self.pending.is_none() {
+        if start < self.opts.initial_offset && !matches!(self.span, Span::Damage(_)) {
             // Damage that begins before the requested start is not ours to report.
             return;
         }
@@ -968,8 +1003,8 @@ impl Decoder {
         // end of the non-zero part of a region already pending.
         let nonzero_end = if zero { None } else { Some(end) };
         let current_end = current.then_some(end);
-        match &mut self.pending {
-            Some(p) => {
+        match &mut self.span {
+            Span::Damage(p) => {
                 p.end = p.end.max(end);
                 if let Some(n) = nonzero_end {
                     p.nonzero_end = p.nonzero_end.max(n);
@@ -977,8 +1012,8 @@ impl Decoder {
                 p.current_end = p.current_end.max(current_end);
                 p.unexplained = p.unexplained.saturating_add(unexplained);
             }
-            None => {
-                self.pending = Some(Pending {
+            _ => {
+                self.span = Span::Damage(Pending {
                     start,
                     end,
                     reason,
@@ -994,7 +1029,7 @@ impl Decoder {
 
     /// A valid record starts here: pending damage is interior.
     fn valid_start(&mut self) {
-        if self.pending.is_some() {
+        if matches!(self.span, Span::Damage(_)) {
             self.resolve(Position::Interior);
         }
     }
@@ -1003,7 +1038,7 @@ impl Decoder {
     /// end of the log (`Tail`), damage is a torn write only if a crash can
     /// explain it; otherwise it is interior.
     fn resolve(&mut self, position: Position) {
-        let Some(p) = self.pending.take() else { return };
+        let Some(p) = self.take_pending() else { return };
         // At the end: some of it may be nothing but preallocation or a previous use.
         let (damage_end, rest_kind) = if self.format.is_recyclable() {
             (p.current_end.unwrap_or(p.start), BenignKind::PreviousUse)
@@ -1090,7 +1125,7 @@ impl Decoder {
     /// must return.
     fn finish(&mut self, end: End) -> Option<Step> {
         if end == End::MayGrow {
-            if let Some(p) = self.pending.take() {
+            if let Some(p) = self.take_pending() {
                 // Undecided damage at the end of a growing log: go back to
                 // its start and judge it again once more is written.
                 self.rewind(p.start);
@@ -1099,10 +1134,10 @@ impl Decoder {
             self.end = None;
             return Some(Step::NotYet);
         }
-        if let Some(p) = self.partial.take() {
+        if let Some(p) = self.take_partial() {
             self.damage(p.start, p.end, Reason::MissingLast, true);
         }
-        if self.pending.is_some() {
+        if matches!(self.span, Span::Damage(_)) {
             self.resolve(match end {
                 End::NextFile => Position::Interior,
                 _ => Position::Tail,
@@ -1121,7 +1156,7 @@ impl Decoder {
         self.block_offset = offset - in_block as u64;
         self.block = Bytes::new();
         self.pos = in_block;
-        self.partial = None;
+        self.span = Span::Clear;
         self.scan_budget = ScanBudget::BLOCK;
     }
 }
