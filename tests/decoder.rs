@@ -8,8 +8,9 @@
 //!   `next_offset` after each `NotYet`) gives exactly the events of a
 //!   one-shot read of the complete log; `End::NextFile` makes end damage
 //!   interior; bad feeds are `Error::InvalidInput`, never a panic;
-//! - the property of the `decode_splits` fuzz target, as a quickcheck
-//!   property (the same code is in `fuzz/fuzz_targets/decode_splits.rs`).
+//! - the property of the `decode_splits` fuzz target
+//!   (`blocklog_testkit::decode_props`, one copy for both), as a quickcheck
+//!   property and over the committed seeds.
 
 use std::io::Cursor;
 
