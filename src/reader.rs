@@ -272,28 +272,7 @@ impl<R: Read> Reader<R> {
     /// Reads the block at `offset` from the source (seeking first when the
     /// source is seekable and positioned elsewhere).
     fn read_block(&mut self, offset: u64) -> Result<Input> {
-        // A recycled block is already a block long: reading over its old
-        // bytes needs no zeroing first.
-        let mut buf = self.decoder.recycle_block().unwrap_or_default();
-        if buf.len() != BLOCK_SIZE {
-            buf.resize(BLOCK_SIZE, 0);
-        }
-        let mut filled = 0;
-        while filled < BLOCK_SIZE {
-            match self.source.read(&mut buf[filled..]) {
-                Ok(0) => break,
-                Ok(n) => filled += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(Error::io(offset + filled as u64, e)),
-            }
-        }
-        buf.truncate(filled);
-        let data = buf.freeze();
-        Ok(if filled == BLOCK_SIZE {
-            Input::Block(data)
-        } else {
-            Input::Last(data, End::Final)
-        })
+        read_block(&mut self.source, &mut self.decoder, offset, End::Final)
     }
 
     /// Starting past offset 0: hands the decoder the log's first bytes (a
@@ -432,6 +411,31 @@ impl<R> Reader<R> {
     pub fn into_inner(self) -> R {
         self.source
     }
+}
+
+/// Reads the block at `offset` (the source is positioned there) into the
+/// decoder's last block when it can take it back, and says how the input
+/// continues if the block is short: `end`.
+pub(crate) fn read_block<R: Read>(
+    source: &mut R,
+    decoder: &mut Decoder,
+    offset: u64,
+    end: End,
+) -> Result<Input> {
+    // A recycled block is already a block long: reading over its old bytes
+    // needs no zeroing first.
+    let mut buf = decoder.recycle_block().unwrap_or_default();
+    if buf.len() != BLOCK_SIZE {
+        buf.resize(BLOCK_SIZE, 0);
+    }
+    let filled = read_full(source, &mut buf, offset)?;
+    buf.truncate(filled);
+    let data = buf.freeze();
+    Ok(if filled == BLOCK_SIZE {
+        Input::Block(data)
+    } else {
+        Input::Last(data, end)
+    })
 }
 
 /// Reads until `buf` is full or the source ends; returns the bytes read.

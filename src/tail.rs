@@ -2,13 +2,10 @@
 
 use std::io::{Read, Seek, SeekFrom};
 
-use bytes::BytesMut;
-
-use crate::decode::{Decoder, End, Input, Step};
+use crate::decode::{Decoder, End, Step};
 use crate::error::{Error, Result};
-use crate::format::BLOCK_SIZE;
 use crate::options::ReaderOptions;
-use crate::reader::read_full;
+use crate::reader::{read_block, read_full};
 use crate::report::{Event, Record, Summary};
 
 /// Follows a growing log: returns each record once it is complete, and
@@ -128,23 +125,12 @@ impl<R: Read + Seek> TailReader<R> {
         } else {
             End::MayGrow
         };
-        let read = self
+        let fed = self
             .source
             .seek(SeekFrom::Start(offset))
             .map_err(|e| Error::io(offset, e))
-            .and_then(|_| {
-                let mut buf = BytesMut::zeroed(BLOCK_SIZE);
-                let got = read_full(&mut self.source, &mut buf, offset)?;
-                buf.truncate(got);
-                Ok(buf.freeze())
-            });
-        let fed = read.and_then(|data| {
-            self.decoder.feed(if data.len() == BLOCK_SIZE {
-                Input::Block(data)
-            } else {
-                Input::Last(data, end)
-            })
-        });
+            .and_then(|_| read_block(&mut self.source, &mut self.decoder, offset, end))
+            .and_then(|input| self.decoder.feed(input));
         if let Err(e) = fed {
             self.decoder.fail_input(e);
         }

@@ -86,7 +86,33 @@ pub fn split_read_any(data: &[u8]) -> (ReadConfig, &[u8]) {
     (config, log)
 }
 
-fn records_of(o: &Run) -> Vec<(u64, Vec<u8>)> {
+/// Records as (offset, payload).
+type Records = Vec<(u64, Vec<u8>)>;
+
+/// The records of tolerate-tail, absolute and skip-corrupt, after checking
+/// the recovery table's cross-mode rules on the four modes' reads:
+/// tolerate-tail returns what point-in-time returns, absolute a prefix of
+/// it, skip-corrupt a superset starting with it.
+fn cross_mode_records(tt: &Run, ab: &Run, pit: &Run, sc: &Run) -> (Records, Records, Records) {
+    let (tt_r, ab_r, pit_r, sc_r) = (
+        records_of(tt),
+        records_of(ab),
+        records_of(pit),
+        records_of(sc),
+    );
+    assert_eq!(tt_r, pit_r, "tolerate-tail and point-in-time differ");
+    assert!(
+        tt_r.starts_with(&ab_r),
+        "absolute returned records tolerate-tail did not"
+    );
+    assert!(
+        sc_r.starts_with(&pit_r),
+        "skip-corrupt lost records point-in-time returned"
+    );
+    (tt_r, ab_r, sc_r)
+}
+
+fn records_of(o: &Run) -> Records {
     o.returned()
         .iter()
         .map(|r| (r.offset, r.payload.to_vec()))
@@ -201,22 +227,7 @@ pub fn read_any(data: &[u8]) {
         check_read(log, &cfg, *m, o);
     }
     let [tt, ab, pit, sc] = [&outs[0], &outs[1], &outs[2], &outs[3]];
-    let (tt_r, ab_r, pit_r, sc_r) = (
-        records_of(tt),
-        records_of(ab),
-        records_of(pit),
-        records_of(sc),
-    );
-    // Cross-mode rules of the recovery table.
-    assert_eq!(tt_r, pit_r, "tolerate-tail and point-in-time differ");
-    assert!(
-        tt_r.starts_with(&ab_r),
-        "absolute returned records tolerate-tail did not"
-    );
-    assert!(
-        sc_r.starts_with(&pit_r),
-        "skip-corrupt lost records point-in-time returned"
-    );
+    let (tt_r, ab_r, sc_r) = cross_mode_records(tt, ab, pit, sc);
     match &tt.error {
         Some(Error::Corruption { damage, .. }) => {
             assert_eq!(
@@ -559,21 +570,7 @@ pub fn corrupt_roundtrip(data: &[u8]) {
         }
     }
     let [tt, ab, pit, sc] = [&outs[0], &outs[1], &outs[2], &outs[3]];
-    let (tt_r, ab_r, pit_r, sc_r) = (
-        records_of(tt),
-        records_of(ab),
-        records_of(pit),
-        records_of(sc),
-    );
-    assert_eq!(tt_r, pit_r, "tolerate-tail and point-in-time differ");
-    assert!(
-        tt_r.starts_with(&ab_r),
-        "absolute returned what tolerate-tail did not"
-    );
-    assert!(
-        sc_r.starts_with(&pit_r),
-        "skip-corrupt lost what point-in-time returned"
-    );
+    let (tt_r, ab_r, sc_r) = cross_mode_records(tt, ab, pit, sc);
     match &tt.error {
         Some(e) => {
             let d = e.damage().unwrap();
