@@ -1,10 +1,97 @@
-//! The WAL directory: file names, listing, the `LOCK` file, and making
-//! directory entries durable.
+//! The WAL directory: file names, listing, the `LOCK` file, making
+//! directory entries durable, and [`DirOp`]: every change the WAL makes to
+//! its directory goes through one seam that tests can watch or fail.
 
 use std::fs::{self, File, OpenOptions, TryLockError};
+use std::io::{Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+use crate::wal::writer::{WalOptions, WalSink};
+
+/// A change the WAL is about to make to its directory, shown to the
+/// observer of [`WalOptions::observe_dir`] before it is made (tests: crash
+/// simulation records them, fault injection fails them). File data goes
+/// through the sinks of [`WalOptions::wrap_files`] instead.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DirOp {
+    /// File `number` is created (it must not exist).
+    Create(u64),
+    /// Existing file `number` is opened for writing (its sink is wrapped).
+    Open(u64),
+    /// File `number` is truncated or extended to `len` bytes.
+    SetLen(u64, u64),
+    /// File `number` is unlinked.
+    Remove(u64),
+    /// The directory is fsynced.
+    SyncDir,
+}
+
+/// The WAL's directory operations, each shown to the options' observer
+/// first and its file sinks wrapped by the options' wrapper.
+pub(crate) struct Ops<'a> {
+    pub(crate) dir: &'a Path,
+    pub(crate) opts: &'a WalOptions,
+}
+
+impl Ops<'_> {
+    fn observe(&self, op: DirOp) -> Result<()> {
+        match &self.opts.observe {
+            Some(observe) => observe(op).map_err(|e| Error::io(0, e)),
+            None => Ok(()),
+        }
+    }
+
+    fn wrap(&self, number: u64, file: File) -> Box<dyn WalSink> {
+        match &self.opts.wrap {
+            Some(wrap) => wrap(number, file),
+            None => Box::new(file),
+        }
+    }
+
+    /// Creates file `number`, which must not exist.
+    pub(crate) fn create(&self, number: u64) -> Result<Box<dyn WalSink>> {
+        self.observe(DirOp::Create(number))?;
+        let file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(path_of(self.dir, number))
+            .map_err(|e| Error::io(0, e))?;
+        Ok(self.wrap(number, file))
+    }
+
+    /// Opens existing file `number` for writing, cut (or extended) to `len`
+    /// bytes when its size differs, positioned at its end.
+    pub(crate) fn open_at(&self, number: u64, len: u64) -> Result<Box<dyn WalSink>> {
+        self.observe(DirOp::Open(number))?;
+        let mut file = OpenOptions::new()
+            .write(true)
+            .open(path_of(self.dir, number))
+            .map_err(|e| Error::io(0, e))?;
+        let size = file.metadata().map_err(|e| Error::io(0, e))?.len();
+        if size != len {
+            self.observe(DirOp::SetLen(number, len))?;
+            file.set_len(len).map_err(|e| Error::io(len, e))?;
+        }
+        file.seek(SeekFrom::Start(len))
+            .map_err(|e| Error::io(len, e))?;
+        Ok(self.wrap(number, file))
+    }
+
+    /// Unlinks file `number` (not durable until [`sync_dir`](Ops::sync_dir)).
+    pub(crate) fn remove(&self, number: u64) -> Result<()> {
+        self.observe(DirOp::Remove(number))?;
+        fs::remove_file(path_of(self.dir, number)).map_err(|e| Error::io(0, e))
+    }
+
+    /// Fsyncs the directory ([`sync_dir`]).
+    pub(crate) fn sync_dir(&self) -> Result<()> {
+        self.observe(DirOp::SyncDir)?;
+        sync_dir(self.dir)
+    }
+}
 
 /// Name of the lock file.
 pub const LOCK_NAME: &str = "LOCK";

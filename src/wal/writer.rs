@@ -3,8 +3,8 @@
 //! rotate, close.
 
 use std::fmt;
-use std::fs::{self, File, OpenOptions};
-use std::io::{Seek, SeekFrom, Write};
+use std::fs::{self, File};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::format::{BLOCK_SIZE, HEADER_SIZE};
 use crate::policy::RecoveryMode;
 use crate::wal::batch::Batch;
-use crate::wal::dir;
+use crate::wal::dir::{self, DirOp, Ops};
 use crate::wal::marker::Marker;
 use crate::wal::recover::{Recovery, WalBatch, WalEvent, WalReader};
 use crate::writer::{SyncData, Writer, WriterOptions};
@@ -24,8 +24,11 @@ pub trait WalSink: Write + SyncData + Send + fmt::Debug {}
 
 impl<T: Write + SyncData + Send + fmt::Debug> WalSink for T {}
 
-/// Wraps each new file (tests: fault injection).
+/// Wraps each file opened for writing (tests: fault injection).
 type Wrap = Arc<dyn Fn(u64, File) -> Box<dyn WalSink> + Send + Sync>;
+
+/// Sees (and may fail) each directory operation (tests: crash simulation).
+type Observe = Arc<dyn Fn(DirOp) -> std::io::Result<()> + Send + Sync>;
 
 /// Options of a WAL, built with chained setters.
 ///
@@ -46,7 +49,8 @@ pub struct WalOptions {
     pub(crate) first_sequence: u64,
     pub(crate) max_record_size: usize,
     pub(crate) buffer_size: usize,
-    wrap: Option<Wrap>,
+    pub(crate) wrap: Option<Wrap>,
+    pub(crate) observe: Option<Observe>,
 }
 
 impl fmt::Debug for WalOptions {
@@ -70,6 +74,7 @@ impl Default for WalOptions {
             max_record_size: DEFAULT_MAX_RECORD_SIZE,
             buffer_size: 64 << 10,
             wrap: None,
+            observe: None,
         }
     }
 }
@@ -113,14 +118,26 @@ impl WalOptions {
         self
     }
 
-    /// Tests only: writes each new file (given its number) through
-    /// `wrap`, to inject faults.
+    /// Tests only: writes each file opened for writing (given its number:
+    /// created, or reopened to be cut and sealed) through `wrap`, to inject
+    /// faults or record what reaches the file.
     #[doc(hidden)]
     pub fn wrap_files(
         mut self,
         wrap: impl Fn(u64, File) -> Box<dyn WalSink> + Send + Sync + 'static,
     ) -> WalOptions {
         self.wrap = Some(Arc::new(wrap));
+        self
+    }
+
+    /// Tests only: shows each directory operation to `observe` before it
+    /// is made; an error from it fails the operation (fault injection).
+    #[doc(hidden)]
+    pub fn observe_dir(
+        mut self,
+        observe: impl Fn(DirOp) -> std::io::Result<()> + Send + Sync + 'static,
+    ) -> WalOptions {
+        self.observe = Some(Arc::new(observe));
         self
     }
 }
@@ -248,8 +265,12 @@ impl Wal {
             None => (1, 0),
             Some(newest) if newest.units == 0 => {
                 // Its creation never completed: nothing in it was acknowledged.
-                fs::remove_file(dir::path_of(&dir, newest.number)).map_err(|e| Error::io(0, e))?;
-                dir::sync_dir(&dir)?;
+                let ops = Ops {
+                    dir: &dir,
+                    opts: &opts,
+                };
+                ops.remove(newest.number)?;
+                ops.sync_dir()?;
                 let prev_size = files.len().checked_sub(2).map_or(0, |i| files[i].size);
                 (newest.number, prev_size)
             }
@@ -444,22 +465,15 @@ fn create_file(
     predecessor: &Marker,
     opts: &WalOptions,
 ) -> Result<Writer<Box<dyn WalSink>>> {
-    let file = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(dir::path_of(dir, number))
-        .map_err(|e| Error::io(0, e))?;
-    let sink: Box<dyn WalSink> = match &opts.wrap {
-        Some(wrap) => wrap(number, file),
-        None => Box::new(file),
-    };
+    let ops = Ops { dir, opts };
+    let sink = ops.create(number)?;
     let mut writer = WriterOptions::new()
         .buffer_size(opts.buffer_size)
         .max_record_size(opts.max_record_size)
         .build(sink);
     writer.add_metadata(predecessor.record_type(), &predecessor.encode())?;
     writer.sync()?;
-    dir::sync_dir(dir)?;
+    ops.sync_dir()?;
     Ok(writer)
 }
 
@@ -471,24 +485,15 @@ fn finish_newest(
     last_seq: u64,
     opts: &WalOptions,
 ) -> Result<u64> {
-    let path = dir::path_of(dir, newest.number);
-    let mut file = OpenOptions::new()
-        .write(true)
-        .open(&path)
-        .map_err(|e| Error::io(0, e))?;
     let keep = newest.kept_end;
-    if newest.size > keep {
-        file.set_len(keep).map_err(|e| Error::io(keep, e))?;
-    }
     if newest.sealed && newest.size == keep {
         return Ok(keep);
     }
-    file.seek(SeekFrom::End(0))
-        .map_err(|e| Error::io(keep, e))?;
+    let sink = Ops { dir, opts }.open_at(newest.number, keep)?;
     let mut writer = WriterOptions::new()
         .append_at(keep)
         .max_record_size(opts.max_record_size)
-        .build_seekable(file)?;
+        .build(sink);
     if !newest.sealed {
         let seal = Marker::Seal {
             file: newest.number,
