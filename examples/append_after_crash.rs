@@ -33,12 +33,17 @@ fn main() -> ExitCode {
 
 fn run() -> Result<(), Box<dyn Error>> {
     let mut args = std::env::args_os().skip(1);
+    let mut cleanup = Cleanup(None);
     let (path, new_records) = match args.next() {
         Some(p) => (
             PathBuf::from(p),
             args.map(|a| a.to_string_lossy().into_owned()).collect(),
         ),
-        None => (demo_log()?, vec!["put k3 v3".to_string()]),
+        None => {
+            let path = demo_log()?;
+            cleanup.0 = Some(path.clone());
+            (path, vec!["put k3 v3".to_string()])
+        }
     };
 
     // 1. Replay while reopening: the records come out once, as the file is read.
@@ -97,4 +102,19 @@ fn demo_log() -> Result<PathBuf, Box<dyn Error>> {
     file.write_all(b"put k9 ")?;
     file.sync_all()?;
     Ok(path)
+}
+
+/// Removes the demo's files when the demo ends (successfully or not).
+struct Cleanup(Option<PathBuf>);
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        if let Some(p) = self.0.take() {
+            let _ = if p.is_dir() {
+                std::fs::remove_dir_all(&p)
+            } else {
+                std::fs::remove_file(&p)
+            };
+        }
+    }
 }

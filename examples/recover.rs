@@ -30,9 +30,14 @@ fn main() -> ExitCode {
 
 fn run() -> Result<(), Box<dyn Error>> {
     let mut args = std::env::args_os().skip(1).map(PathBuf::from);
+    let mut cleanup = Cleanup(None);
     let (input, output) = match (args.next(), args.next()) {
         (Some(i), Some(o)) => (i, o),
-        (None, None) => demo()?,
+        (None, None) => {
+            let (input, output) = demo()?;
+            cleanup.0 = input.parent().map(PathBuf::from);
+            (input, output)
+        }
         _ => return Err("usage: recover DAMAGED.log OUT.log".into()),
     };
     if output.exists() {
@@ -113,4 +118,19 @@ fn demo() -> Result<(PathBuf, PathBuf), Box<dyn Error>> {
     let output = dir.join("repaired.log");
     let _ = fs::remove_file(&output);
     Ok((input, output))
+}
+
+/// Removes the demo's files when the demo ends (successfully or not).
+struct Cleanup(Option<PathBuf>);
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        if let Some(p) = self.0.take() {
+            let _ = if p.is_dir() {
+                std::fs::remove_dir_all(&p)
+            } else {
+                std::fs::remove_file(&p)
+            };
+        }
+    }
 }

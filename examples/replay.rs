@@ -29,9 +29,14 @@ fn main() -> ExitCode {
 }
 
 fn run() -> Result<(), Box<dyn Error>> {
+    let mut cleanup = Cleanup(None);
     let path = match std::env::args_os().nth(1) {
         Some(p) => PathBuf::from(p),
-        None => demo_log()?,
+        None => {
+            let path = demo_log()?;
+            cleanup.0 = path.parent().map(PathBuf::from);
+            path
+        }
     };
     let file = File::open(&path)?;
     let mut reader = ReaderOptions::new()
@@ -94,4 +99,19 @@ fn demo_log() -> Result<PathBuf, Box<dyn Error>> {
     let len = file.metadata()?.len();
     file.set_len(len - 5)?;
     Ok(path)
+}
+
+/// Removes the demo's files when the demo ends (successfully or not).
+struct Cleanup(Option<PathBuf>);
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        if let Some(p) = self.0.take() {
+            let _ = if p.is_dir() {
+                std::fs::remove_dir_all(&p)
+            } else {
+                std::fs::remove_file(&p)
+            };
+        }
+    }
 }
