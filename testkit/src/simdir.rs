@@ -108,7 +108,11 @@ impl fmt::Display for Step {
                 offset,
                 data,
                 ..
-            } => write!(f, "write {number} [{offset}, {})", *offset + data.len() as u64),
+            } => write!(
+                f,
+                "write {number} [{offset}, {})",
+                *offset + data.len() as u64
+            ),
             Step::Sync { number, .. } => write!(f, "fdatasync {number}"),
         }
     }
@@ -120,6 +124,11 @@ struct Rec {
     /// Name -> inode, as the running process sees the directory.
     live: BTreeMap<u64, u64>,
     next_inode: u64,
+    /// A process crash armed: the next write reaches the file with at most
+    /// this many bytes, then every call fails.
+    kill_after: Option<usize>,
+    /// The simulated process is dead: every write and sync fails.
+    dead: bool,
 }
 
 /// The recorder of one WAL run (shared by the observer and the sinks).
@@ -251,6 +260,23 @@ impl SimDir {
         }
     }
 
+    /// Arms a process crash in the middle of a write: the next write call
+    /// reaches the file with at most `bytes` of its bytes (a short write),
+    /// then every write and sync fails with EIO (the WAL is poisoned), as
+    /// if the process died there; nothing is lost from the page cache.
+    /// [`revive`](SimDir::revive) lets the next run write again.
+    pub fn kill_in_next_write(&self, bytes: usize) {
+        self.lock().kill_after = Some(bytes);
+    }
+
+    /// Undoes [`kill_in_next_write`](SimDir::kill_in_next_write): a new
+    /// process may write.
+    pub fn revive(&self) {
+        let mut r = self.lock();
+        r.kill_after = None;
+        r.dead = false;
+    }
+
     /// Number of steps recorded so far: a crash point index (a crash
     /// "at point k" happens after the first `k` steps).
     pub fn len(&self) -> usize {
@@ -357,10 +383,7 @@ impl SimDir {
                 }
             }
         }
-        let states: Vec<CrashState> = picks
-            .iter()
-            .map(|p| build(&names, &files, p))
-            .collect();
+        let states: Vec<CrashState> = picks.iter().map(|p| build(&names, &files, p)).collect();
         let mut unique: Vec<CrashState> = Vec::with_capacity(states.len());
         for s in states {
             if !unique.iter().any(|u| u.files == s.files) {
@@ -376,9 +399,9 @@ impl SimDir {
 }
 
 fn inode_of(live: &BTreeMap<u64, u64>, number: u64) -> io::Result<u64> {
-    live.get(&number).copied().ok_or_else(|| {
-        io::Error::other(format!("simdir: file {number} changed but never created"))
-    })
+    live.get(&number)
+        .copied()
+        .ok_or_else(|| io::Error::other(format!("simdir: file {number} changed but never created")))
 }
 
 /// Builds one state from one pick of every name's and file's choices.
@@ -571,17 +594,28 @@ struct RecSink {
 
 impl RecSink {
     fn check(&self) -> io::Result<()> {
-        match &self.broken {
-            Some(m) => Err(io::Error::other(m.clone())),
-            None => Ok(()),
+        if let Some(m) = &self.broken {
+            return Err(io::Error::other(m.clone()));
         }
+        if self.rec.lock().dead {
+            return Err(io::Error::from_raw_os_error(5));
+        }
+        Ok(())
     }
 }
 
 impl Write for RecSink {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.check()?;
-        let n = self.file.write(buf)?;
+        let kill = self.rec.lock().kill_after.take();
+        let allowed = kill.map_or(buf.len(), |k| k.min(buf.len()));
+        if kill.is_some() {
+            self.rec.lock().dead = true;
+            if allowed == 0 {
+                return Err(io::Error::from_raw_os_error(5));
+            }
+        }
+        let n = self.file.write(&buf[..allowed])?;
         if n > 0 {
             self.rec.lock().steps.push(Step::Write {
                 number: self.number,
@@ -643,8 +677,12 @@ mod tests {
         assert_eq!(sizes.returned, states.len());
         assert!(states.iter().any(|s| s.files.is_empty()), "entry lost");
         assert!(states.iter().any(|s| s.files.get(&1) == Some(&Vec::new())));
-        assert!(states.iter().any(|s| s.files.get(&1) == Some(&vec![7; 1000])));
-        assert!(states.iter().any(|s| s.files.get(&1) == Some(&vec![7; 512])));
+        assert!(states
+            .iter()
+            .any(|s| s.files.get(&1) == Some(&vec![7; 1000])));
+        assert!(states
+            .iter()
+            .any(|s| s.files.get(&1) == Some(&vec![7; 512])));
         let zeros: Vec<u8> = [vec![7; 512], vec![0; 488]].concat();
         assert!(states.iter().any(|s| s.files.get(&1) == Some(&zeros)));
         // Nothing else: every state's file is a prefix of the write or zero-filled.
