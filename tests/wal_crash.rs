@@ -409,11 +409,12 @@ fn env_u64(name: &str, default: u64) -> u64 {
 fn wal_crash_every_step_quick() {
     let mut t = Tally::default();
     let first = env_u64("BLOCKLOG_WAL_CRASH_SEED", 11);
-    for seed in first..first + 2 {
+    for seed in first..first + 3 {
         crash_every_step(seed, 64, &mut t);
     }
     println!("wal crash quick: {t:?}");
-    assert!(t.points > 150, "{t:?}");
+    assert!(t.points > 250, "{t:?}");
+    assert!(t.states >= t.product as usize / 2, "most of the product checked: {t:?}");
 }
 
 // The larger run of .ci/post-fuzz.sh: several seeds, more states per step.
@@ -422,8 +423,8 @@ fn wal_crash_every_step_quick() {
 fn wal_crash_every_step_full() {
     let mut t = Tally::default();
     let first = env_u64("BLOCKLOG_WAL_CRASH_SEED", 11);
-    let seeds = env_u64("BLOCKLOG_WAL_CRASH_SEEDS", 4);
-    let budget = env_u64("BLOCKLOG_WAL_CRASH_BUDGET", 48) as usize;
+    let seeds = env_u64("BLOCKLOG_WAL_CRASH_SEEDS", 30);
+    let budget = env_u64("BLOCKLOG_WAL_CRASH_BUDGET", 256) as usize;
     for seed in first..first + seeds {
         crash_every_step(seed, budget, &mut t);
     }
