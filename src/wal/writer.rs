@@ -479,6 +479,12 @@ fn create_file(
 
 /// Cuts the newest file at the end of what recovery kept, seals it unless
 /// it is sealed, syncs it, and returns its size.
+///
+/// A sealed file is synced too: a seal found on open proves nothing about
+/// durability (the process may have died between the seal's write and its
+/// fdatasync), and once the next file exists a power loss that took the
+/// seal and the batches before it would leave an unsealed non-last file
+/// (W6) and lose batches this open replayed.
 fn finish_newest(
     dir: &Path,
     newest: &crate::wal::recover::FileReport,
@@ -486,9 +492,6 @@ fn finish_newest(
     opts: &WalOptions,
 ) -> Result<u64> {
     let keep = newest.kept_end;
-    if newest.sealed && newest.size == keep {
-        return Ok(keep);
-    }
     let sink = Ops { dir, opts }.open_at(newest.number, keep)?;
     let mut writer = WriterOptions::new()
         .append_at(keep)

@@ -17,6 +17,9 @@
 //! - [`simfile`]: a simulated file that records every write and sync and
 //!   produces the contents a crash leaves at any point (lost, torn, zero- or
 //!   old-filled);
+//! - [`simdir`]: a WAL directory's recorded steps (directory operations,
+//!   writes, syncs) and the directory states a crash after any step can
+//!   leave (lost entries, lost or torn unsynced data);
 //! - [`faulty`]: a `Write` wrapper that fails with EIO or ENOSPC at the N-th
 //!   write, flush or sync;
 //! - [`workload`]: workloads run by real writers over a simulated file,
@@ -49,5 +52,6 @@ pub mod props;
 pub mod read;
 pub mod rng;
 pub mod scenarios;
+pub mod simdir;
 pub mod simfile;
 pub mod workload;

@@ -1,0 +1,679 @@
+//! Crash simulation of the WAL directory (issue 11; `docs/reliability.md`,
+//! "Directory crash model"): a workload runs `Wal` on a real directory
+//! while `blocklog_testkit::simdir` records every step (create, open,
+//! set_len, remove, directory fsync, every write and fdatasync of every
+//! file). At every step boundary, the directory states a power loss could
+//! leave there (lost directory entries, lost or torn unsynced data) are
+//! written to a fresh directory and recovered, in tolerate-tail and
+//! point-in-time modes:
+//!
+//! - `Wal::open` succeeds (W2, W8: a torn tail or a half-created file is
+//!   never a refusal; W1 otherwise);
+//! - the batches it replays are the first `m` batches appended, in order,
+//!   entry for entry, with `m` at least the number acknowledged (append,
+//!   then a `sync` or `close` that returned `Ok`) before the crash: nothing
+//!   acknowledged lost, nothing invented, no duplicates;
+//! - recovery after recovery: two more batches appended and synced, then a
+//!   second open (after `close`, or after a crash without it) replays
+//!   exactly the first recovery's batches and the two; the directory then
+//!   reads as W1 in all four modes.
+//!
+//! The workload covers the first open (create of 000001.log), appends with
+//! and without syncs, rotations (seal, create, predecessor, directory
+//! fsync), close, a reopen of a closed WAL, a process crash with unsynced
+//! batches and the reopen after it (cut, seal, new file). Purge and
+//! recycling are not implemented yet: the model refuses directory
+//! operations it does not know (the extension point is in
+//! `testkit/src/simdir.rs`, `on_dir_op`).
+//!
+//! `wal_crash_every_step_quick` runs in `cargo test` (a bounded, seeded
+//! selection of states per step); `wal_crash_every_step_full` is the larger
+//! run of `.ci/post-fuzz.sh` (`--ignored`; `BLOCKLOG_WAL_CRASH_SEED`,
+//! `BLOCKLOG_WAL_CRASH_SEEDS`, `BLOCKLOG_WAL_CRASH_BUDGET` change it).
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use blocklog::wal::{
+    dir, Batch, DropReason, Problem, Wal, WalBatch, WalEvent, WalOptions, WalReader,
+};
+use blocklog::{Error, Position, RecoveryMode};
+use blocklog_testkit::rng::Rng;
+use blocklog_testkit::simdir::{CrashState, SimDir};
+
+/// Rotation threshold of the workload: a few batches per file.
+const MAX_FILE: u64 = 2048;
+/// The writer's staging buffer: large batches reach the file in pieces.
+const BUFFER: usize = 256;
+
+/// A batch as appended: its sequence number and entries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Exp {
+    seq: u64,
+    entries: Vec<Vec<u8>>,
+}
+
+impl Exp {
+    fn of(b: &WalBatch) -> Exp {
+        Exp {
+            seq: b.seq,
+            entries: b
+                .entries()
+                .expect("a replayed batch is well formed")
+                .iter()
+                .map(|e| e.to_vec())
+                .collect(),
+        }
+    }
+}
+
+/// What the workload appended and what was acknowledged, by step.
+#[derive(Debug, Default)]
+struct Model {
+    /// `(first step, batches)`: the batches that may be on disk from that
+    /// step on. A process crash loses the staged, never written batches:
+    /// their sequence numbers are reused after the reopen, which starts a
+    /// new epoch with the batches it recovered.
+    epochs: Vec<(usize, Vec<Exp>)>,
+    /// `(step, n)`: from that step on, the first `n` batches are acknowledged.
+    acks: Vec<(usize, usize)>,
+}
+
+impl Model {
+    fn list(&mut self) -> &mut Vec<Exp> {
+        &mut self.epochs.last_mut().expect("an epoch").1
+    }
+
+    fn ack(&mut self, step: usize) {
+        let n = self.list().len();
+        self.acks.push((step, n));
+    }
+
+    /// The batches that may be on disk, and how many are acknowledged,
+    /// after a crash at step `k`.
+    fn at(&self, k: usize) -> (&[Exp], usize) {
+        let list = &self
+            .epochs
+            .iter()
+            .rev()
+            .find(|(start, _)| *start <= k)
+            .expect("epoch 0 starts at step 0")
+            .1;
+        let acked = self
+            .acks
+            .iter()
+            .rev()
+            .find(|(s, _)| *s <= k)
+            .map_or(0, |a| a.1);
+        (list, acked)
+    }
+}
+
+/// A batch of one to three entries; now and then a large one that crosses
+/// the staging buffer (written in pieces) or a block boundary.
+fn random_batch(rng: &mut Rng, tag: u64) -> Batch {
+    let mut b = Batch::new();
+    for i in 0..rng.range(1, 3) {
+        let len = match rng.below(8) {
+            0 => rng.range(300, 1500),
+            _ => rng.range(0, 60),
+        };
+        let mut e = format!("{tag}.{i}:").into_bytes();
+        e.extend(rng.bytes(len));
+        b.put(&e).expect("small entry");
+    }
+    b
+}
+
+fn opts(mode: RecoveryMode) -> WalOptions {
+    WalOptions::new()
+        .mode(mode)
+        .max_file_size(MAX_FILE)
+        .buffer_size(BUFFER)
+}
+
+fn replayed(dir: &Path, o: WalOptions) -> (Wal, Vec<Exp>) {
+    let mut got = Vec::new();
+    let wal = Wal::open_with(dir, o, |b| got.push(Exp::of(b)))
+        .unwrap_or_else(|e| panic!("workload: open failed: {e}"));
+    (wal, got)
+}
+
+/// Appends `n` random batches, syncing after each with probability 1/2.
+fn appends(wal: &mut Wal, n: usize, rng: &mut Rng, sim: &SimDir, model: &mut Model) {
+    for _ in 0..n {
+        let b = random_batch(rng, wal.next_seq());
+        let seq = wal.append(&b).expect("append");
+        model.list().push(Exp {
+            seq,
+            entries: batch_entries(&b, seq),
+        });
+        if rng.chance(1, 2) {
+            wal.sync().expect("sync");
+            model.ack(sim.len());
+        }
+    }
+}
+
+/// The entries of `b` as its encoding holds them.
+fn batch_entries(b: &Batch, seq: u64) -> Vec<Vec<u8>> {
+    let mut b = b.clone();
+    let payload = bytes::Bytes::copy_from_slice(b.encode(seq));
+    blocklog::wal::batch::entries(&payload, 0)
+        .expect("our own encoding")
+        .iter()
+        .map(|e| e.to_vec())
+        .collect()
+}
+
+/// Runs the workload on `dir`, recording it; returns the recorder and the model.
+fn record(dir: &Path, seed: u64) -> (SimDir, Model) {
+    let sim = SimDir::new();
+    let mut rng = Rng::new(seed);
+    let mut model = Model {
+        epochs: vec![(0, Vec::new())],
+        acks: Vec::new(),
+    };
+    let o = || sim.attach(opts(RecoveryMode::TolerateTail));
+
+    // A new WAL: 000001.log created; appends, syncs, rotations; close.
+    let (mut wal, got) = replayed(dir, o());
+    assert!(got.is_empty());
+    appends(&mut wal, rng.range(8, 12), &mut rng, &sim, &mut model);
+    wal.close().expect("close");
+    model.ack(sim.len());
+
+    // Reopen a closed WAL (a new file, nothing cut); appends; unsynced
+    // batches; a process crash in the middle of writing a large batch.
+    let (mut wal, got) = replayed(dir, o());
+    assert_eq!(&got, model.list(), "workload: reopen after close");
+    model.ack(sim.len());
+    appends(&mut wal, rng.range(4, 7), &mut rng, &sim, &mut model);
+    for _ in 0..rng.range(1, 2) {
+        let b = random_batch(&mut rng, wal.next_seq());
+        let seq = wal.append(&b).expect("append");
+        model.list().push(Exp {
+            seq,
+            entries: batch_entries(&b, seq),
+        });
+    }
+    sim.kill_in_next_write(rng.range(1, 600));
+    let mut big = Batch::new();
+    let big_len = rng.range(700, 1400);
+    big.put(&rng.bytes(big_len)).unwrap();
+    let seq = wal.next_seq();
+    if wal.append(&big).is_ok() {
+        model.list().push(Exp {
+            seq,
+            entries: batch_entries(&big, seq),
+        });
+        assert!(wal.sync().is_err(), "workload: the killed process synced");
+    }
+    drop(wal);
+    sim.revive();
+
+    // The reopen after the crash: what reached the page cache is replayed
+    // (at least what was acknowledged), the torn tail cut, the file sealed,
+    // a new file created. Every replayed batch is acknowledged once it
+    // returns.
+    reopen_after_crash(dir, &sim, &mut model, o());
+    let (mut wal, got) = replayed(dir, o());
+    assert_eq!(&got, model.list(), "workload: reopen after close");
+    model.ack(sim.len());
+    appends(&mut wal, rng.range(8, 12), &mut rng, &sim, &mut model);
+    wal.close().expect("close");
+    model.ack(sim.len());
+
+    // A process crash while creating the next file (its predecessor torn,
+    // W8): the next open deletes it and creates it again.
+    sim.kill_in_next_write(rng.range(0, 30));
+    assert!(
+        Wal::open(dir, o()).is_err(),
+        "workload: the killed process opened"
+    );
+    sim.revive();
+    let (mut wal, got) = replayed(dir, o());
+    assert_eq!(&got, model.list(), "workload: reopen after a torn creation");
+    model.ack(sim.len());
+    appends(&mut wal, rng.range(3, 6), &mut rng, &sim, &mut model);
+    wal.close().expect("close");
+    model.ack(sim.len());
+    (sim, model)
+}
+
+/// Opens after a process crash: the replayed batches (a prefix of those
+/// appended, holding every acknowledged one) start a new epoch, all
+/// acknowledged once the open returns.
+fn reopen_after_crash(dir: &Path, sim: &SimDir, model: &mut Model, o: WalOptions) {
+    let start = sim.len();
+    let (_, acked) = model.at(start);
+    let (wal, got) = replayed(dir, o);
+    assert!(got.len() >= acked, "workload: acknowledged batches lost");
+    assert_eq!(&got[..], &model.list()[..got.len()], "workload: reopen");
+    model.epochs.push((start, got));
+    model.ack(sim.len());
+    wal.close().expect("close");
+    model.ack(sim.len());
+}
+
+/// Where the states are materialised: tmpfs when there is one (every
+/// recovery fsyncs; the model, not the disk, decides what survived).
+fn scratch_root() -> PathBuf {
+    let shm = Path::new("/dev/shm");
+    if shm.is_dir() {
+        shm.to_path_buf()
+    } else {
+        std::env::temp_dir()
+    }
+}
+
+#[derive(Debug, Default)]
+struct Tally {
+    points: usize,
+    states: usize,
+    product: u128,
+    recoveries: usize,
+    acked: usize,
+    recovered: usize,
+}
+
+/// Recovers `state` (a crash at step `k`) in `mode` and checks it, then
+/// appends, reopens and checks again.
+fn check_state(
+    model: &Model,
+    k: usize,
+    state: &CrashState,
+    mode: RecoveryMode,
+    close: bool,
+    what: &str,
+    t: &mut Tally,
+) {
+    let (list, acked) = model.at(k);
+    let tmp = tempfile::tempdir_in(scratch_root()).unwrap();
+    let d = tmp.path();
+    state.materialise(d).unwrap();
+    let ctx = || format!("{what}, step {k}, {mode}, state [{}]", state.desc);
+
+    // W1/W2/W8: open succeeds and replays an in-order prefix of what was
+    // appended holding every acknowledged batch.
+    let mut got = Vec::new();
+    let mut wal = Wal::open_with(d, opts(mode), |b| got.push(Exp::of(b)))
+        .unwrap_or_else(|e| panic!("{}: open failed: {e}", ctx()));
+    t.recoveries += 1;
+    assert!(
+        got.len() <= list.len() && got[..] == list[..got.len()],
+        "{}: replayed batches are not a prefix of those appended: {:?}",
+        ctx(),
+        got.iter().map(|b| b.seq).collect::<Vec<_>>()
+    );
+    assert!(
+        got.len() >= acked,
+        "{}: {} batches replayed, {acked} acknowledged",
+        ctx(),
+        got.len()
+    );
+    t.acked += acked;
+    t.recovered += got.len();
+    let next = got.last().map_or(1, |b| b.seq + b.entries.len() as u64);
+    assert_eq!(wal.next_seq(), next, "{}", ctx());
+
+    // Recovery after recovery.
+    let mut more = got.clone();
+    for i in 0..2u64 {
+        let mut b = Batch::new();
+        b.put(format!("after-{k}-{i}").as_bytes()).unwrap();
+        let seq = wal.append(&b).unwrap();
+        more.push(Exp {
+            seq,
+            entries: vec![format!("after-{k}-{i}").into_bytes()],
+        });
+    }
+    wal.sync().unwrap();
+    if close {
+        wal.close().unwrap();
+    } else {
+        drop(wal);
+    }
+    let mut again = Vec::new();
+    let wal = Wal::open_with(d, opts(RecoveryMode::TolerateTail), |b| {
+        again.push(Exp::of(b))
+    })
+    .unwrap_or_else(|e| panic!("{}: second open failed: {e}", ctx()));
+    t.recoveries += 1;
+    assert_eq!(again, more, "{}: second recovery", ctx());
+    wal.close().unwrap();
+
+    // W1: sealed, cut, continuous: every mode reads it all, nothing dropped.
+    for m in RecoveryMode::ALL {
+        let mut r = WalReader::open(d, &opts(m)).unwrap();
+        let mut read = Vec::new();
+        loop {
+            match r.next_event() {
+                Ok(Some(WalEvent::Batch(b))) => read.push(Exp::of(&b)),
+                Ok(Some(other)) => panic!("{}: {m} after recovery: {other:?}", ctx()),
+                Ok(None) => break,
+                Err(e) => panic!("{}: {m} after recovery: {e}", ctx()),
+            }
+        }
+        assert_eq!(read, more, "{}: {m} after recovery", ctx());
+    }
+}
+
+/// Crashes the workload of `seed` at every step, checking up to `budget`
+/// states per step.
+fn crash_every_step(seed: u64, budget: usize, t: &mut Tally) {
+    let run_dir = tempfile::tempdir_in(scratch_root()).unwrap();
+    let (sim, model) = record(run_dir.path(), seed);
+    let steps = sim.steps();
+    if std::env::var_os("BLOCKLOG_WAL_CRASH_PRINT").is_some() {
+        for (i, s) in steps.iter().enumerate() {
+            println!("seed {seed} step {i}: {s}");
+        }
+    }
+    let mut rng = Rng::new(seed ^ 0x51D1);
+    for k in 0..=steps.len() {
+        let (states, sizes) = sim.states(k, budget, &mut rng);
+        t.points += 1;
+        t.states += states.len();
+        t.product += sizes.product;
+        let last = if k == 0 {
+            "start".to_string()
+        } else {
+            steps[k - 1].to_string()
+        };
+        let what = format!("seed {seed}, after {last}");
+        for (i, state) in states.iter().enumerate() {
+            for mode in [RecoveryMode::TolerateTail, RecoveryMode::PointInTime] {
+                check_state(&model, k, state, mode, i % 2 == 0, &what, t);
+            }
+        }
+    }
+    // The harness itself: the last state with everything is the workload's end.
+    let end = sim.everything(steps.len());
+    let (list, acked) = model.at(steps.len());
+    assert_eq!(acked, list.len(), "the workload ends with close");
+    assert!(!end.files.is_empty());
+}
+
+fn env_u64(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+// W1, W2, W8 (and the open steps of docs/wal.md): every step boundary of a
+// workload with create, appends, syncs, rotations, close, reopen, a process
+// crash and the reopen after it; a seeded selection of states per step.
+#[test]
+fn wal_crash_every_step_quick() {
+    let mut t = Tally::default();
+    let first = env_u64("BLOCKLOG_WAL_CRASH_SEED", 11);
+    for seed in first..first + 3 {
+        crash_every_step(seed, 64, &mut t);
+    }
+    println!("wal crash quick: {t:?}");
+    assert!(t.points > 250, "{t:?}");
+    assert!(t.states >= t.product as usize / 2, "most of the product checked: {t:?}");
+}
+
+// The larger run of .ci/post-fuzz.sh: several seeds, more states per step.
+#[test]
+#[ignore = "slow: run by .ci/post-fuzz.sh"]
+fn wal_crash_every_step_full() {
+    let mut t = Tally::default();
+    let first = env_u64("BLOCKLOG_WAL_CRASH_SEED", 11);
+    let seeds = env_u64("BLOCKLOG_WAL_CRASH_SEEDS", 30);
+    let budget = env_u64("BLOCKLOG_WAL_CRASH_BUDGET", 256) as usize;
+    for seed in first..first + seeds {
+        crash_every_step(seed, budget, &mut t);
+    }
+    println!("wal crash full: {t:?}");
+}
+
+/// Every state at every step of `sim` (up to `budget` per step) checked as
+/// in the workload.
+fn check_every_state(sim: &SimDir, model: &Model, budget: usize, what: &str) -> Tally {
+    let mut t = Tally::default();
+    let mut rng = Rng::new(7);
+    for k in 0..=sim.len() {
+        let (states, sizes) = sim.states(k, budget, &mut rng);
+        t.points += 1;
+        t.states += states.len();
+        t.product += sizes.product;
+        for (i, state) in states.iter().enumerate() {
+            for mode in [RecoveryMode::TolerateTail, RecoveryMode::PointInTime] {
+                check_state(model, k, state, mode, i % 2 == 0, what, &mut t);
+            }
+        }
+    }
+    t
+}
+
+// W6, W1 (open step 3): the process dies between the seal's write and its
+// fdatasync (close fails), so the seal is in the page cache only. The
+// reopen finds a sealed newest file and must fdatasync it before creating
+// the next file: otherwise a power loss after the creation takes the seal
+// and the batches it replayed, leaving an unsealed non-last file that
+// tolerate-tail refuses (W6). Found by wal_crash_every_step_quick (seed 12).
+#[test]
+fn process_dies_between_seal_and_its_fsync_reopen_syncs_the_sealed_file() {
+    let run_dir = tempfile::tempdir_in(scratch_root()).unwrap();
+    let d = run_dir.path();
+    let sim = SimDir::new();
+    let o = || sim.attach(opts(RecoveryMode::TolerateTail));
+    let mut model = Model {
+        epochs: vec![(0, Vec::new())],
+        acks: Vec::new(),
+    };
+    let mut wal = Wal::open(d, o()).unwrap();
+    for i in 0..3u64 {
+        let mut b = Batch::new();
+        b.put(format!("batch {i}").as_bytes()).unwrap();
+        let seq = wal.append(&b).unwrap();
+        model.list().push(Exp {
+            seq,
+            entries: batch_entries(&b, seq),
+        });
+        if i == 0 {
+            wal.sync().unwrap();
+            model.ack(sim.len());
+        }
+    }
+    // The seal (and the two unsynced batches) reach the page cache, then
+    // the process dies before the fdatasync.
+    sim.kill_in_next_write(usize::MAX);
+    assert!(wal.close().is_err());
+    sim.revive();
+    reopen_after_crash(d, &sim, &mut model, o());
+    assert_eq!(
+        model.at(sim.len()).0.len(),
+        3,
+        "the reopen replays all three"
+    );
+
+    // The reopen fdatasynced file 1 before creating file 2.
+    let steps = sim.steps();
+    let create2 = steps
+        .iter()
+        .position(|s| matches!(s, blocklog_testkit::simdir::Step::Create { number: 2, .. }))
+        .unwrap();
+    let open1 = steps
+        .iter()
+        .position(|s| *s == blocklog_testkit::simdir::Step::Open { number: 1 })
+        .expect("the reopen opens the sealed file");
+    assert!(
+        steps[open1..create2]
+            .iter()
+            .any(|s| matches!(s, blocklog_testkit::simdir::Step::Sync { number: 1, .. })),
+        "no fdatasync of the sealed file before the next one is created: {:?}",
+        steps.iter().map(|s| s.to_string()).collect::<Vec<_>>()
+    );
+    // And no crash anywhere loses a batch or makes the directory unopenable.
+    let t = check_every_state(&sim, &model, 1000, "seal without fsync");
+    assert!(t.states > t.points, "{t:?}");
+}
+
+/// A WAL of one file: b1, b2 (each synced: a synced marker follows each,
+/// written with the next batch) and an unsynced b3 of 3000 bytes (written
+/// through the staging buffer; in the page cache, not synced); the process
+/// dies. Returns the three batches as read back (their offsets).
+fn three_batches_b3_unsynced(d: &Path) -> Vec<WalBatch> {
+    let mut wal = Wal::open(d, WalOptions::new().buffer_size(BUFFER)).unwrap();
+    for (i, len) in [20usize, 20, 3000].into_iter().enumerate() {
+        let mut b = Batch::new();
+        b.put(&vec![b'a' + i as u8; len]).unwrap();
+        wal.append(&b).unwrap();
+        if i < 2 {
+            wal.sync().unwrap();
+        }
+    }
+    drop(wal);
+    let (events, err) = read(d, RecoveryMode::Absolute);
+    assert!(err.is_none(), "{err:?}");
+    let b: Vec<WalBatch> = events
+        .into_iter()
+        .filter_map(|e| match e {
+            WalEvent::Batch(b) => Some(b),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        b.iter().map(|b| (b.file, b.seq)).collect::<Vec<_>>(),
+        [(1, 1), (1, 2), (1, 3)]
+    );
+    b
+}
+
+fn read(d: &Path, mode: RecoveryMode) -> (Vec<WalEvent>, Option<Error>) {
+    let mut r = WalReader::open(d, &opts(mode)).unwrap();
+    let mut events = Vec::new();
+    loop {
+        match r.next_event() {
+            Ok(Some(e)) => events.push(e),
+            Ok(None) => return (events, None),
+            Err(e) => return (events, Some(e)),
+        }
+    }
+}
+
+fn seqs(events: &[WalEvent]) -> Vec<u64> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            WalEvent::Batch(b) => Some(b.seq),
+            _ => None,
+        })
+        .collect()
+}
+
+fn flip(d: &Path, offset: u64) {
+    let path = dir::path_of(d, 1);
+    let mut bytes = fs::read(&path).unwrap();
+    bytes[offset as usize] ^= 0x10;
+    fs::write(&path, bytes).unwrap();
+}
+
+/// The header of a legacy physical record, and the batch header after it.
+const ENTRY_BYTE: u64 = 7 + 12 + 1;
+
+// W3 (the markers tell it apart): a bit flip in b2, which a later synced
+// marker proves was synced, is damage with a valid unit after it:
+// tolerate-tail refuses after b1, point-in-time stops there, and Wal::open
+// refuses and changes nothing.
+#[test]
+fn bit_flip_in_synced_batch_before_a_synced_marker_is_refused_by_tolerate_tail() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let b = three_batches_b3_unsynced(d);
+    flip(d, b[1].offset + ENTRY_BYTE);
+    let (events, err) = read(d, RecoveryMode::TolerateTail);
+    assert_eq!(seqs(&events), [1]);
+    match err {
+        Some(Error::Wal { problem, .. }) => assert!(
+            matches!(&*problem, Problem::Dropped(x) if x.range.start == b[1].offset
+                && matches!(x.reason, DropReason::Damage { position: Position::Interior, .. })),
+            "{problem}"
+        ),
+        other => panic!("tolerate-tail: {other:?}"),
+    }
+    let (events, err) = read(d, RecoveryMode::PointInTime);
+    assert!(err.is_none());
+    assert_eq!(seqs(&events), [1]);
+    assert!(
+        matches!(events.last(), Some(WalEvent::Stopped(_))),
+        "{events:?}"
+    );
+    let before = fs::read(dir::path_of(d, 1)).unwrap();
+    assert!(matches!(
+        Wal::open(d, opts(RecoveryMode::TolerateTail)),
+        Err(Error::Wal { .. })
+    ));
+    assert_eq!(fs::read(dir::path_of(d, 1)).unwrap(), before);
+    assert_eq!(dir::list(d).unwrap(), [1]);
+}
+
+// W2 (the markers tell it apart): the same bit flip in b3, the unsynced
+// batch after the last synced marker with nothing valid after it, is a torn
+// tail: tolerate-tail drops it and returns b1 and b2; absolute refuses;
+// Wal::open cuts it, seals the file and starts the next.
+#[test]
+fn bit_flip_in_unsynced_tail_after_the_last_synced_marker_is_dropped_as_torn() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let b = three_batches_b3_unsynced(d);
+    flip(d, b[2].offset + ENTRY_BYTE);
+    let (events, err) = read(d, RecoveryMode::TolerateTail);
+    assert!(err.is_none(), "{err:?}");
+    assert_eq!(seqs(&events), [1, 2]);
+    assert!(
+        events.iter().any(
+            |e| matches!(e, WalEvent::Dropped(x) if x.range.start == b[2].offset
+            && matches!(x.reason, DropReason::Damage { position: Position::Tail, .. }))
+        ),
+        "{events:?}"
+    );
+    assert!(matches!(
+        read(d, RecoveryMode::Absolute).1,
+        Some(Error::Wal { .. })
+    ));
+    let (wal, got) = replayed(d, opts(RecoveryMode::TolerateTail));
+    assert_eq!(got.iter().map(|b| b.seq).collect::<Vec<_>>(), [1, 2]);
+    assert_eq!(wal.file_number(), 2);
+    wal.close().unwrap();
+    assert_eq!(seqs(&read(d, RecoveryMode::Absolute).0), [1, 2]);
+}
+
+// W2: b3's write torn (a prefix of it reached the disk, at a byte or at a
+// sector boundary, the rest absent or zeros) after the last synced marker:
+// dropped, b1 and b2 returned.
+#[test]
+fn torn_write_of_unsynced_tail_after_the_last_synced_marker_is_dropped() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let b = three_batches_b3_unsynced(d);
+    let path = dir::path_of(d, 1);
+    let whole = fs::read(&path).unwrap();
+    let (start, end) = (b[2].offset as usize, b[2].end as usize);
+    let mut cases = 0;
+    for cut in [
+        start + 1,
+        start + 7,
+        start + 512,
+        (start + end) / 2,
+        end - 1,
+    ] {
+        for zeros in [false, true] {
+            let mut torn = whole[..cut].to_vec();
+            if zeros {
+                torn.resize(whole.len(), 0);
+            }
+            fs::write(&path, &torn).unwrap();
+            let (events, err) = read(d, RecoveryMode::TolerateTail);
+            assert!(err.is_none(), "cut {cut} zeros {zeros}: {err:?}");
+            assert_eq!(seqs(&events), [1, 2], "cut {cut} zeros {zeros}");
+            cases += 1;
+        }
+    }
+    assert_eq!(cases, 10);
+}
