@@ -79,8 +79,13 @@ pub enum RecordType {
     WalSynced,
     /// 0xF3: blocklog WAL marker closing a file (rotation, clean close).
     WalSeal,
-    /// 0xF4: blocklog WAL marker announcing a purge (reserved; not written yet).
+    /// 0xF4: blocklog WAL marker announcing a purge: files entirely at or
+    /// below its checkpoint sequence are deleted.
     WalPurge,
+    /// 0xF5 to 0xF8: the four blocklog WAL markers (predecessor, synced,
+    /// seal, purge) with a recyclable header carrying the log number, as a
+    /// WAL that recycles its files writes them (see `docs/wal.md`).
+    WalRecyclableMarker(u8),
     /// Any other value.
     Unknown(u8),
 }
@@ -107,6 +112,7 @@ impl RecordType {
             0xF2 => RecordType::WalSynced,
             0xF3 => RecordType::WalSeal,
             0xF4 => RecordType::WalPurge,
+            0xF5..=0xF8 => RecordType::WalRecyclableMarker(b),
             other => RecordType::Unknown(other),
         }
     }
@@ -132,6 +138,7 @@ impl RecordType {
             RecordType::WalSynced => 0xF2,
             RecordType::WalSeal => 0xF3,
             RecordType::WalPurge => 0xF4,
+            RecordType::WalRecyclableMarker(b) => b,
             RecordType::Unknown(b) => b,
         }
     }
@@ -146,6 +153,7 @@ impl RecordType {
                 | RecordType::RecyclableLast
                 | RecordType::RecyclableTimestampSize
                 | RecordType::RecyclablePredecessorWalInfo
+                | RecordType::WalRecyclableMarker(_)
         )
     }
 

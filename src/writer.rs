@@ -519,37 +519,52 @@ impl<W: Write> Writer<W> {
     }
 
     /// Appends one metadata record of `record_type` (a type that is not a
-    /// data fragment, written with a 7-byte header) carrying `payload`, as a
-    /// single physical record: when it does not fit in the rest of the
-    /// current block, the block is padded with zeros and the record starts
-    /// the next one. Returns its offset. Used by the WAL for its markers.
+    /// data fragment) carrying `payload`, as a single physical record: when
+    /// it does not fit in the rest of the current block, the block is padded
+    /// with zeros and the record starts the next one. Returns its offset.
+    /// Used by the WAL for its markers. A legacy type gets a 7-byte header;
+    /// a recyclable type (only in a recyclable writer) an 11-byte header
+    /// carrying the writer's log number.
     ///
-    /// Fails with [`Error::InvalidInput`] (not poisoning) for a data type or
-    /// a payload longer than one block can hold.
+    /// Fails with [`Error::InvalidInput`] (not poisoning) for a data type,
+    /// a recyclable type in a legacy writer, or a payload longer than one
+    /// block can hold.
     pub(crate) fn add_metadata(&mut self, record_type: RecordType, payload: &[u8]) -> Result<u64> {
         self.check_poisoned()?;
+        let log_number = if record_type.is_recyclable() {
+            self.log_number
+        } else {
+            None
+        };
+        let header_size = record_type.header_size();
         if record_type.fragment().is_some()
-            || record_type.is_recyclable()
-            || payload.len() > BLOCK_SIZE - HEADER_SIZE
+            || (record_type.is_recyclable() && log_number.is_none())
+            || payload.len() > BLOCK_SIZE - header_size
         {
             return Err(Error::InvalidInput {
                 offset: self.offset(),
-                what: "a metadata record is one legacy-header record of a non-data type within a block",
+                what: "a metadata record is one record of a non-data type within a block (recyclable types in a recyclable log only)",
             });
         }
         let leftover = BLOCK_SIZE - self.block_offset;
-        if leftover < HEADER_SIZE + payload.len() {
+        if leftover < header_size + payload.len() {
             self.staged.resize(self.staged.len() + leftover, 0);
             self.block_offset = 0;
         }
         let offset = self.end();
-        let crc = mask_crc(crc32c::crc32c_append(crc_seed(record_type, None), payload));
+        let crc = mask_crc(crc32c::crc32c_append(
+            crc_seed(record_type, log_number),
+            payload,
+        ));
         self.staged.extend_from_slice(&crc.to_le_bytes());
         self.staged
             .extend_from_slice(&(payload.len() as u16).to_le_bytes());
         self.staged.push(record_type.to_byte());
+        if let Some(n) = log_number {
+            self.staged.extend_from_slice(&n.to_le_bytes());
+        }
         self.staged.extend_from_slice(payload);
-        self.block_offset += HEADER_SIZE + payload.len();
+        self.block_offset += header_size + payload.len();
         if self.block_offset == BLOCK_SIZE {
             self.block_offset = 0;
         }

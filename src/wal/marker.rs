@@ -44,21 +44,47 @@ pub enum Marker {
         /// Batches in the file.
         batches: u64,
     },
+    /// Type 0xF4, written and synced in the current file before a purge
+    /// deletes anything: every file before this one whose sequence numbers
+    /// are all at or below `checkpoint` is to be deleted (a purge
+    /// interrupted by a crash is finished by the next open).
+    Purge {
+        /// This file's number.
+        file: u64,
+        /// The checkpoint sequence: the caller no longer needs the batches
+        /// through it.
+        checkpoint: u64,
+    },
 }
 
-/// Payload sizes of the three layouts.
+/// The first of the recyclable marker types (0xF5 to 0xF8): the legacy
+/// type (0xF1 to 0xF4) plus this offset minus 0xF1.
+const RECYCLABLE_BASE: u8 = 0xF5;
+
+/// Payload sizes of the four layouts.
 const PREDECESSOR_LEN: usize = 32;
 const SYNCED_LEN: usize = 24;
 const SEAL_LEN: usize = 24;
+const PURGE_LEN: usize = 16;
 
 impl Marker {
-    /// The record type the marker is written with.
+    /// The record type the marker is written with in a file of legacy
+    /// headers (0xF1 to 0xF4).
     pub fn record_type(&self) -> RecordType {
         match self {
             Marker::Predecessor { .. } => RecordType::WalPredecessor,
             Marker::Synced { .. } => RecordType::WalSynced,
             Marker::Seal { .. } => RecordType::WalSeal,
+            Marker::Purge { .. } => RecordType::WalPurge,
         }
+    }
+
+    /// The record type the marker is written with in a file of recyclable
+    /// headers (0xF5 to 0xF8, an 11-byte header carrying the log number), so
+    /// that a recycled file's old markers read as its previous use.
+    pub fn recyclable_type(&self) -> RecordType {
+        let legacy = self.record_type().to_byte();
+        RecordType::WalRecyclableMarker(legacy - 0xF1 + RECYCLABLE_BASE)
     }
 
     /// The file number the marker names.
@@ -66,7 +92,8 @@ impl Marker {
         match *self {
             Marker::Predecessor { file, .. }
             | Marker::Synced { file, .. }
-            | Marker::Seal { file, .. } => file,
+            | Marker::Seal { file, .. }
+            | Marker::Purge { file, .. } => file,
         }
     }
 
@@ -89,6 +116,7 @@ impl Marker {
                 last_seq,
                 batches,
             } => vec![file, last_seq, batches],
+            Marker::Purge { file, checkpoint } => vec![file, checkpoint],
         };
         fields.iter().flat_map(|f| f.to_le_bytes()).collect()
     }
@@ -105,13 +133,21 @@ impl Marker {
     /// assert_eq!(Marker::decode(seal.record_type().to_byte(), &payload, 0)?, Some(seal));
     /// assert!(Marker::decode(0xF3, &payload[..20], 0).is_err());
     /// assert_eq!(Marker::decode(0x8A, &payload, 0)?, None);
+    /// // The recyclable type of a marker has the same layout.
+    /// assert_eq!(Marker::decode(seal.recyclable_type().to_byte(), &payload, 0)?, Some(seal));
     /// # Ok::<(), blocklog::Error>(())
     /// ```
     pub fn decode(record_type: u8, payload: &[u8], offset: u64) -> Result<Option<Marker>> {
-        let need = match RecordType::from_byte(record_type) {
+        // A recyclable marker type has the layout of its legacy type.
+        let legacy = match record_type {
+            RECYCLABLE_BASE..=0xF8 => record_type - RECYCLABLE_BASE + 0xF1,
+            t => t,
+        };
+        let need = match RecordType::from_byte(legacy) {
             RecordType::WalPredecessor => PREDECESSOR_LEN,
             RecordType::WalSynced => SYNCED_LEN,
             RecordType::WalSeal => SEAL_LEN,
+            RecordType::WalPurge => PURGE_LEN,
             _ => return Ok(None),
         };
         if payload.len() < need {
@@ -122,7 +158,7 @@ impl Marker {
         }
         let f =
             |i: usize| u64::from_le_bytes(payload[8 * i..8 * i + 8].try_into().expect("8 bytes"));
-        Ok(Some(match RecordType::from_byte(record_type) {
+        Ok(Some(match RecordType::from_byte(legacy) {
             RecordType::WalPredecessor => Marker::Predecessor {
                 file: f(0),
                 prev_file: f(1),
@@ -134,10 +170,14 @@ impl Marker {
                 synced_through: f(1),
                 last_seq: f(2),
             },
-            _ => Marker::Seal {
+            RecordType::WalSeal => Marker::Seal {
                 file: f(0),
                 last_seq: f(1),
                 batches: f(2),
+            },
+            _ => Marker::Purge {
+                file: f(0),
+                checkpoint: f(1),
             },
         }))
     }
