@@ -82,10 +82,16 @@ pub enum RecordType {
     /// 0xF4: blocklog WAL marker announcing a purge: files entirely at or
     /// below its checkpoint sequence are deleted.
     WalPurge,
-    /// 0xF5 to 0xF8: the four blocklog WAL markers (predecessor, synced,
-    /// seal, purge) with a recyclable header carrying the log number, as a
-    /// WAL that recycles its files writes them (see `docs/wal.md`).
-    WalRecyclableMarker(u8),
+    /// 0xF5: a blocklog WAL marker (or the WAL's padding) with a recyclable
+    /// header carrying the log number, as a WAL that recycles its files
+    /// writes them: the payload's first byte is the legacy type (0xF1 to
+    /// 0xF4, or 0xF0 for padding), the rest that type's payload (see
+    /// `docs/wal.md`). One type for all of them, so that the decoder's
+    /// resync scan has few more candidates to check. (The padding record of
+    /// a legacy-header file, 0xF0, is deliberately not a known type: an
+    /// ignorable unknown type, bit 0x80, which every reader skips.)
+    WalRecyclableMarker,
+
     /// Any other value.
     Unknown(u8),
 }
@@ -112,7 +118,7 @@ impl RecordType {
             0xF2 => RecordType::WalSynced,
             0xF3 => RecordType::WalSeal,
             0xF4 => RecordType::WalPurge,
-            0xF5..=0xF8 => RecordType::WalRecyclableMarker(b),
+            0xF5 => RecordType::WalRecyclableMarker,
             other => RecordType::Unknown(other),
         }
     }
@@ -138,7 +144,7 @@ impl RecordType {
             RecordType::WalSynced => 0xF2,
             RecordType::WalSeal => 0xF3,
             RecordType::WalPurge => 0xF4,
-            RecordType::WalRecyclableMarker(b) => b,
+            RecordType::WalRecyclableMarker => 0xF5,
             RecordType::Unknown(b) => b,
         }
     }
@@ -153,7 +159,7 @@ impl RecordType {
                 | RecordType::RecyclableLast
                 | RecordType::RecyclableTimestampSize
                 | RecordType::RecyclablePredecessorWalInfo
-                | RecordType::WalRecyclableMarker(_)
+                | RecordType::WalRecyclableMarker
         )
     }
 

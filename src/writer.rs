@@ -548,10 +548,44 @@ impl<W: Write> Writer<W> {
         }
         let leftover = BLOCK_SIZE - self.block_offset;
         if leftover < header_size + payload.len() {
-            self.staged.resize(self.staged.len() + leftover, 0);
+            // The rest of the block: zeros when shorter than a header of
+            // the log's format (a trailer), else a padding record (zeros
+            // there would read as a zero header: damage): type 0xF0, an
+            // ignorable type unknown to every reader (kept unknown so that
+            // the decoder's resync scan spends no checksums on it), or in a
+            // recyclable log 0xF5 (kind 0xF0), carrying the log number so
+            // that an old use's padding reads as stale.
+            let pad_type = match self.log_number {
+                Some(_) => RecordType::WalRecyclableMarker,
+                None => RecordType::Unknown(0xF0),
+            };
+            let pad_header = pad_type.header_size();
+            if leftover >= pad_header {
+                let mut pad = vec![0u8; leftover - pad_header];
+                if let (Some(kind), Some(_)) = (pad.first_mut(), self.log_number) {
+                    *kind = 0xF0;
+                }
+                self.push_record(pad_type, self.log_number, &pad);
+            } else {
+                self.staged.resize(self.staged.len() + leftover, 0);
+            }
             self.block_offset = 0;
         }
         let offset = self.end();
+        self.push_record(record_type, log_number, payload);
+        self.block_offset += header_size + payload.len();
+        if self.block_offset == BLOCK_SIZE {
+            self.block_offset = 0;
+        }
+        if self.staged.len() >= self.buffer_size {
+            self.write_staged()?;
+        }
+        Ok(offset)
+    }
+
+    /// Stages one physical record of `record_type` (its header carrying
+    /// `log_number` when given) without moving the block position.
+    fn push_record(&mut self, record_type: RecordType, log_number: Option<u32>, payload: &[u8]) {
         let crc = mask_crc(crc32c::crc32c_append(
             crc_seed(record_type, log_number),
             payload,
@@ -564,14 +598,6 @@ impl<W: Write> Writer<W> {
             self.staged.extend_from_slice(&n.to_le_bytes());
         }
         self.staged.extend_from_slice(payload);
-        self.block_offset += header_size + payload.len();
-        if self.block_offset == BLOCK_SIZE {
-            self.block_offset = 0;
-        }
-        if self.staged.len() >= self.buffer_size {
-            self.write_staged()?;
-        }
-        Ok(offset)
     }
 
     /// Encodes the header of a fragment carrying `payload` into `out`.

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use blocklog::format::{mask_crc, record_crc, RecordType};
 use blocklog::wal::dir::{self, DirOp};
 use blocklog::wal::{Batch, DropReason, Problem, Wal, WalEvent, WalOptions, WalReader};
-use blocklog::{Error, RecoveryMode, SyncData};
+use blocklog::{BenignKind, Error, Event, Reader, RecoveryMode, SyncData};
 use blocklog_testkit::rng::Rng;
 
 const MODES: [RecoveryMode; 4] = [
@@ -67,6 +67,23 @@ fn read(dir: &Path, mode: RecoveryMode, len: impl Fn(u64) -> usize) -> Result<Ve
 
 fn range(a: u64, b: u64) -> Vec<u64> {
     (a..b).collect()
+}
+
+/// `seqs` as `(first, last, count)`, for short failure messages; the
+/// checks compare whole vectors through it only when it differs.
+fn span(seqs: &[u64]) -> (Option<u64>, Option<u64>, usize) {
+    (seqs.first().copied(), seqs.last().copied(), seqs.len())
+}
+
+/// Asserts `got == want`, printing only their spans when they differ.
+#[track_caller]
+fn same(got: &[u64], want: &[u64], what: impl std::fmt::Debug) {
+    assert!(
+        got == want,
+        "{what:?}: got {:?}, want {:?}",
+        span(got),
+        span(want)
+    );
 }
 
 fn size(dir: &Path, number: u64) -> u64 {
@@ -220,7 +237,7 @@ fn purge_through_a_checkpoint_deletes_whole_files_lowest_first_after_its_synced_
     }
     let mut seqs = Vec::new();
     let wal = Wal::open_with(dir.path(), small_files(), |b| seqs.push(b.seq)).unwrap();
-    assert_eq!(seqs, range(129, 301));
+    same(&seqs, &range(129, 301), ());
     assert_eq!(wal.next_seq(), 301);
     assert_eq!(wal.file_numbers(), [3, 4, 5, 6]);
 }
@@ -307,7 +324,7 @@ fn purge_interrupted_at_every_step_finishes_on_the_next_open() {
         drop(wal);
         for mode in MODES {
             let seqs = read(dir.path(), mode, |_| BIG).unwrap();
-            assert_eq!(seqs, range(first, 301), "step {k} {mode:?}");
+            same(&seqs, &range(first, 301), (k, mode));
         }
         assert_eq!(dir::list_free(dir.path()).unwrap(), Vec::<u64>::new());
     }
@@ -364,5 +381,266 @@ fn a_purge_marker_naming_another_file_or_past_its_batches_is_a_bad_marker() {
         }
         assert_eq!(dropped, 1);
         assert_eq!(reader.report().purge, None);
+    }
+}
+
+/// Entry sizes of the recycling scenario: big ones first, small ones after
+/// the purge (a recycled file's new content is shorter than its old).
+fn recycled_len(seq: u64) -> usize {
+    if seq <= 260 {
+        BIG
+    } else {
+        100
+    }
+}
+
+/// Files 1-5 hold 1..=260 (63 batches a file: recyclable headers are
+/// longer), files 1 (1..=63) and 2 (64..=126) are purged into the free pool,
+/// then batches from 261 fill file 5 and rotate into file 6, a reused free
+/// file, which gets `in_six` small batches.
+fn recycle_scenario(dir: &Path, opts: WalOptions, in_six: u64) -> Wal {
+    let mut wal = Wal::open(dir, opts).unwrap();
+    append(&mut wal, 1, 261, BIG);
+    assert_eq!(wal.purge_through(130).unwrap(), [1, 2]);
+    assert_eq!(dir::list_free(dir).unwrap(), [1, 2]);
+    let mut seq = 261;
+    while wal.file_number() == 5 {
+        wal.append(&batch(seq, 100)).unwrap();
+        seq += 1;
+    }
+    for _ in 1..in_six {
+        wal.append(&batch(seq, 100)).unwrap();
+        seq += 1;
+    }
+    wal.sync().unwrap();
+    wal
+}
+
+// P5, P6, R7, W2: a crash while appending to a recycled file; its old
+// bytes (the previous use, another log number) follow the new content and
+// are never replayed, in any mode.
+#[test]
+fn stale_records_in_a_recycled_file_never_replayed() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = small_files().recycle(2);
+    let wal = recycle_scenario(dir.path(), opts.clone(), 5);
+    let last = wal.next_seq() - 1;
+    assert_eq!(wal.file_numbers(), [3, 4, 5, 6]);
+    assert_eq!(dir::list_free(dir.path()).unwrap(), [1]);
+    drop(wal); // a crash: file 6 unsealed, its old bytes after its new ones
+    assert!(
+        size(dir.path(), 6) > 60 << 10,
+        "file 6 keeps file 2's bytes"
+    );
+    for mode in MODES {
+        let seqs = read(dir.path(), mode, recycled_len).unwrap();
+        same(&seqs, &range(127, last + 1), mode);
+    }
+    let mut seqs = Vec::new();
+    let mut wal = Wal::open_with(dir.path(), opts.clone(), |b| seqs.push(b.seq)).unwrap();
+    same(&seqs, &range(127, last + 1), ());
+    // Open cut file 6 at its new content and sealed it; file 7 is the last
+    // free file, reused.
+    assert!(size(dir.path(), 6) < 4 << 10);
+    assert_eq!(dir::list_free(dir.path()).unwrap(), Vec::<u64>::new());
+    assert_eq!(wal.file_numbers(), [3, 4, 5, 6, 7]);
+    append(&mut wal, last + 1, last + 4, 100);
+    wal.close().unwrap();
+    for mode in MODES {
+        let seqs = read(dir.path(), mode, recycled_len).unwrap();
+        same(&seqs, &range(127, last + 4), mode);
+    }
+}
+
+// P6, W6, W1: a sealed recycled file ends at its seal (cut there before its
+// successor exists), so its successor's predecessor record gives its size
+// and absolute recovery accepts the directory.
+#[test]
+fn a_sealed_recycled_file_ends_at_its_seal() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = small_files().recycle(2);
+    let mut wal = recycle_scenario(dir.path(), opts.clone(), 1);
+    let mut seq = wal.next_seq();
+    while wal.file_number() == 6 {
+        wal.append(&batch(seq, 100)).unwrap();
+        seq += 1;
+    }
+    wal.sync().unwrap();
+    // File 6 was file 2 (64 KiB); its new content is 64 KiB of small
+    // batches, sealed and cut: file 7 is file 1, reused.
+    assert_eq!(dir::list_free(dir.path()).unwrap(), Vec::<u64>::new());
+    drop(wal);
+    let seqs = read(dir.path(), RecoveryMode::Absolute, recycled_len).unwrap();
+    same(&seqs, &range(127, seq), ());
+    let mut reader = WalReader::open(dir.path(), &opts).unwrap();
+    while reader.next_event().unwrap().is_some() {}
+    let files = &reader.report().files;
+    let six = files.iter().find(|f| f.number == 6).unwrap();
+    assert!(six.sealed && six.recyclable);
+    assert_eq!(six.size, six.kept_end);
+}
+
+// P7, W8: a crash right after a free file is renamed to its new number
+// (before, or while, its predecessor record is written, or before the
+// directory is synced): nothing acknowledged is lost, nothing stale is
+// replayed, and the WAL goes on.
+#[test]
+fn crash_right_after_reusing_a_free_file_loses_nothing_and_replays_nothing_stale() {
+    for crash in [Step::Write(6), Step::Sync(6), Step::Dir(DirOp::SyncDir)] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut reused = false;
+        let crash_at: CrashAt = Box::new(move |s| {
+            reused |= matches!(s, Step::Dir(DirOp::Reuse { number: 6, .. }));
+            reused && *s == crash
+        });
+        let (opts, _) = logged(small_files().recycle(2), Some(crash_at));
+        let mut wal = Wal::open(dir.path(), opts).unwrap();
+        append(&mut wal, 1, 261, BIG);
+        assert_eq!(wal.purge_through(130).unwrap(), [1, 2]);
+        let mut seq = 261;
+        let failed = loop {
+            match wal.append(&batch(seq, 100)) {
+                Ok(_) => seq += 1,
+                Err(e) => break e,
+            }
+            wal.sync().unwrap();
+        };
+        assert!(matches!(failed, Error::Io { .. }), "{crash:?}: {failed:?}");
+        drop(wal);
+        // Batches 129..seq were acknowledged; `seq` never was.
+        for mode in MODES {
+            let seqs = read(dir.path(), mode, recycled_len).unwrap();
+            same(&seqs, &range(127, seq), (crash, mode));
+        }
+        let opts = small_files().recycle(2);
+        let mut got = Vec::new();
+        let mut wal = Wal::open_with(dir.path(), opts.clone(), |b| got.push(b.seq)).unwrap();
+        same(&got, &range(127, seq), crash);
+        append(&mut wal, seq, seq + 3, 100);
+        drop(wal);
+        for mode in MODES {
+            let seqs = read(dir.path(), mode, recycled_len).unwrap();
+            same(&seqs, &range(127, seq + 3), (crash, mode));
+        }
+    }
+}
+
+// P8: only files this WAL wrote with recyclable headers are recycled:
+// files written without recycling are deleted by a purge, not kept.
+#[test]
+fn only_files_written_with_recyclable_headers_are_recycled() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut wal = Wal::open(dir.path(), small_files()).unwrap();
+    append(&mut wal, 1, 201, BIG);
+    wal.close().unwrap();
+    let opts = small_files().recycle(8);
+    let mut wal = Wal::open(dir.path(), opts.clone()).unwrap();
+    assert_eq!(wal.file_numbers(), [1, 2, 3, 4, 5]);
+    append(&mut wal, 201, 331, BIG);
+    assert_eq!(wal.file_numbers(), [1, 2, 3, 4, 5, 6, 7]);
+    // Files 1-4 are legacy (written without recycling: 1..=200); 5 and 6
+    // recyclable (201..=263, 264..=326).
+    assert_eq!(wal.purge_through(330).unwrap(), [1, 2, 3, 4, 5, 6]);
+    assert_eq!(dir::list_free(dir.path()).unwrap(), [5, 6]);
+    drop(wal);
+    for mode in MODES {
+        same(
+            &read(dir.path(), mode, |_| BIG).unwrap(),
+            &range(327, 331),
+            mode,
+        );
+    }
+    // Recycling off: the free files are deleted on open.
+    let wal = Wal::open(dir.path(), small_files()).unwrap();
+    assert_eq!(dir::list_free(dir.path()).unwrap(), Vec::<u64>::new());
+    drop(wal);
+}
+
+// P9, R2, W2: a preallocated file's zero tail is the end of the log in
+// every mode; open cuts it; a sealed preallocated file ends at its seal, so
+// its successor records its size (W6) and absolute recovery accepts it.
+#[test]
+fn preallocated_zero_tail_reads_as_the_end_and_sealed_files_end_at_their_seal() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = small_files().preallocate(256 << 10);
+    let mut wal = Wal::open(dir.path(), opts.clone()).unwrap();
+    append(&mut wal, 1, 101, BIG);
+    assert_eq!(wal.file_numbers(), [1, 2]);
+    drop(wal); // a crash: file 2 holds 36 batches, then zeros
+    assert!(size(dir.path(), 1) < 64 << 10, "sealed: cut at its seal");
+    assert_eq!(size(dir.path(), 2), 256 << 10, "the newest keeps its zeros");
+    for mode in MODES {
+        same(
+            &read(dir.path(), mode, |_| BIG).unwrap(),
+            &range(1, 101),
+            mode,
+        );
+    }
+    let mut seqs = Vec::new();
+    let wal = Wal::open_with(dir.path(), opts, |b| seqs.push(b.seq)).unwrap();
+    same(&seqs, &range(1, 101), ());
+    assert!(size(dir.path(), 2) < 64 << 10, "open cut the zeros");
+    assert_eq!(size(dir.path(), 3), 256 << 10);
+    wal.close().unwrap();
+    assert!(size(dir.path(), 3) < 4 << 10, "close cut the zeros");
+    for mode in MODES {
+        same(
+            &read(dir.path(), mode, |_| BIG).unwrap(),
+            &range(1, 101),
+            mode,
+        );
+    }
+}
+
+// W1 (and every row whose data follows a marker): a marker that does not
+// fit in the rest of its block follows a padding record (0xF0, or 0xF9 in
+// a recyclable file) filling it, not zeros, which would read as a zero
+// header: interior damage before the next block's records.
+#[test]
+fn a_marker_that_does_not_fit_its_block_follows_a_padding_record_not_zeros() {
+    for recycle in [0, 2] {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = WalOptions::new().recycle(recycle);
+        let mut wal = Wal::open(dir.path(), opts.clone()).unwrap();
+        // Batch 1 ends 20 bytes before the first block's end (after the
+        // predecessor, a header, 12 bytes of batch header and a 3-byte
+        // varint): its synced marker does not fit there.
+        let hdr = if recycle > 0 { 11 } else { 7 };
+        let mut lens = vec![32_768 - 20 - (hdr + 32) - hdr - 15];
+        let mut rng = Rng::new(11 + recycle as u64);
+        lens.extend((0..199).map(|_| rng.range(20, 700)));
+        for (i, &len) in lens.iter().enumerate() {
+            wal.append(&batch(i as u64 + 1, len)).unwrap();
+            wal.sync().unwrap(); // a synced marker after every batch
+        }
+        drop(wal);
+        let len_of = |seq: u64| lens[seq as usize - 1];
+        for mode in MODES {
+            same(
+                &read(dir.path(), mode, len_of).unwrap(),
+                &range(1, 201),
+                (recycle, mode),
+            );
+        }
+        let bytes = fs::read(dir::path_of(dir.path(), 1)).unwrap();
+        let mut reader = Reader::new(&bytes[..]);
+        let mut pads = 0;
+        while let Some(ev) = reader.next_event().unwrap() {
+            match ev {
+                Event::Benign(b) => match b.kind {
+                    BenignKind::Ignorable(0xF0) => pads += 1,
+                    BenignKind::Metadata(0xF5) if b.payload.first() == Some(&0xF0) => pads += 1,
+                    BenignKind::Metadata(_) => {}
+                    other => panic!("{other:?}"),
+                },
+                Event::Record(_) => {}
+                other => panic!("{other:?}"),
+            }
+        }
+        assert!(pads > 0, "recycle {recycle}: no marker met a block end");
+        let mut got = Vec::new();
+        let wal = Wal::open_with(dir.path(), opts, |b| got.push(b.seq)).unwrap();
+        same(&got, &range(1, 201), recycle);
+        wal.close().unwrap();
     }
 }

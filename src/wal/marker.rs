@@ -57,9 +57,9 @@ pub enum Marker {
     },
 }
 
-/// The first of the recyclable marker types (0xF5 to 0xF8): the legacy
-/// type (0xF1 to 0xF4) plus this offset minus 0xF1.
-const RECYCLABLE_BASE: u8 = 0xF5;
+/// The kind byte of the WAL's padding inside a recyclable marker record
+/// (and, as a record type, the padding of a legacy-header file).
+pub const PADDING: u8 = 0xF0;
 
 /// Payload sizes of the four layouts.
 const PREDECESSOR_LEN: usize = 32;
@@ -79,12 +79,14 @@ impl Marker {
         }
     }
 
-    /// The record type the marker is written with in a file of recyclable
-    /// headers (0xF5 to 0xF8, an 11-byte header carrying the log number), so
-    /// that a recycled file's old markers read as its previous use.
-    pub fn recyclable_type(&self) -> RecordType {
-        let legacy = self.record_type().to_byte();
-        RecordType::WalRecyclableMarker(legacy - 0xF1 + RECYCLABLE_BASE)
+    /// The payload of the marker in a file of recyclable headers, written
+    /// with type 0xF5 ([`RecordType::WalRecyclableMarker`], an 11-byte header
+    /// carrying the log number, so that a recycled file's old markers read
+    /// as its previous use): the legacy type byte, then [`encode`](Marker::encode).
+    pub fn encode_recyclable(&self) -> Vec<u8> {
+        let mut out = vec![self.record_type().to_byte()];
+        out.extend(self.encode());
+        out
     }
 
     /// The file number the marker names.
@@ -133,15 +135,20 @@ impl Marker {
     /// assert_eq!(Marker::decode(seal.record_type().to_byte(), &payload, 0)?, Some(seal));
     /// assert!(Marker::decode(0xF3, &payload[..20], 0).is_err());
     /// assert_eq!(Marker::decode(0x8A, &payload, 0)?, None);
-    /// // The recyclable type of a marker has the same layout.
-    /// assert_eq!(Marker::decode(seal.recyclable_type().to_byte(), &payload, 0)?, Some(seal));
+    /// // In a recyclable file: type 0xF5, the legacy type first.
+    /// assert_eq!(Marker::decode(0xF5, &seal.encode_recyclable(), 0)?, Some(seal));
     /// # Ok::<(), blocklog::Error>(())
     /// ```
     pub fn decode(record_type: u8, payload: &[u8], offset: u64) -> Result<Option<Marker>> {
-        // A recyclable marker type has the layout of its legacy type.
-        let legacy = match record_type {
-            RECYCLABLE_BASE..=0xF8 => record_type - RECYCLABLE_BASE + 0xF1,
-            t => t,
+        // A recyclable marker: its legacy type, then that type's payload
+        // (empty, or kind 0xF0: padding).
+        let (legacy, payload) = match RecordType::from_byte(record_type) {
+            RecordType::WalRecyclableMarker => match payload.split_first() {
+                None => return Ok(None),
+                Some((&kind, rest)) if (0xF1..=0xF4).contains(&kind) => (kind, rest),
+                Some(_) => return Ok(None),
+            },
+            _ => (record_type, payload),
         };
         let need = match RecordType::from_byte(legacy) {
             RecordType::WalPredecessor => PREDECESSOR_LEN,

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
-use crate::format::{BLOCK_SIZE, HEADER_SIZE};
+use crate::format::{RecordType, BLOCK_SIZE, HEADER_SIZE};
 use crate::policy::RecoveryMode;
 use crate::wal::batch::Batch;
 use crate::wal::dir::{self, DirOp, Ops};
@@ -494,12 +494,7 @@ impl Wal {
     /// Stages `marker` in the current file, with the header format of its
     /// batches.
     pub(super) fn add_marker(&mut self, marker: &Marker) -> Result<u64> {
-        let t = if self.recyclable {
-            marker.recyclable_type()
-        } else {
-            marker.record_type()
-        };
-        self.writer.add_metadata(t, &marker.encode())
+        add_marker(&mut self.writer, marker, self.recyclable)
     }
 
     /// Writes the seal, cuts the file there if it holds bytes past it
@@ -556,6 +551,20 @@ impl Wal {
     }
 }
 
+/// Stages `marker` in `writer`: with a legacy header, or (a recyclable
+/// file) as type 0xF5 with the log number.
+fn add_marker(
+    writer: &mut Writer<Box<dyn WalSink>>,
+    marker: &Marker,
+    recyclable: bool,
+) -> Result<u64> {
+    if recyclable {
+        writer.add_metadata(RecordType::WalRecyclableMarker, &marker.encode_recyclable())
+    } else {
+        writer.add_metadata(marker.record_type(), &marker.encode())
+    }
+}
+
 /// The most a record of `len` payload bytes can take in a file: its
 /// headers and the padding before a new block.
 fn record_size(len: usize) -> u64 {
@@ -595,11 +604,7 @@ fn create_file(
         wopts = wopts.recyclable(n);
     }
     let mut writer = wopts.build(sink);
-    let t = match log_number {
-        Some(_) => predecessor.recyclable_type(),
-        None => predecessor.record_type(),
-    };
-    writer.add_metadata(t, &predecessor.encode())?;
+    add_marker(&mut writer, predecessor, log_number.is_some())?;
     writer.sync()?;
     ops.sync_dir()?;
     Ok(NewFile {
@@ -638,11 +643,7 @@ fn finish_newest(
             last_seq,
             batches: newest.batches,
         };
-        let t = match log_number {
-            Some(_) => seal.recyclable_type(),
-            None => seal.record_type(),
-        };
-        writer.add_metadata(t, &seal.encode())?;
+        add_marker(&mut writer, &seal, log_number.is_some())?;
     }
     writer.sync()?;
     Ok(writer.offset())
