@@ -11,6 +11,11 @@ use crate::format::{
 use crate::fragment::{Layout, Step};
 use crate::options::DEFAULT_MAX_RECORD_SIZE;
 
+/// The type of the filler record [`Writer::add_metadata`] ends a block
+/// with when a marker does not fit in it: unknown to every reader, with
+/// the ignorable bit (0x80) set, so readers skip it (`docs/wal.md`).
+const PADDING_TYPE: u8 = 0xF5;
+
 /// A sink that can make written bytes durable.
 ///
 /// [`Writer::sync`] calls it after flushing. Implemented for [`File`] (as
@@ -521,8 +526,10 @@ impl<W: Write> Writer<W> {
     /// Appends one metadata record of `record_type` (a type that is not a
     /// data fragment, written with a 7-byte header) carrying `payload`, as a
     /// single physical record: when it does not fit in the rest of the
-    /// current block, the block is padded with zeros and the record starts
-    /// the next one. Returns its offset. Used by the WAL for its markers.
+    /// current block, the rest is filled (a filler record of the ignorable
+    /// type 0xF5, or zeros when less than a header remains) and the record
+    /// starts the next block. Returns its offset. Used by the WAL for its
+    /// markers.
     ///
     /// Fails with [`Error::InvalidInput`] (not poisoning) for a data type or
     /// a payload longer than one block can hold.
@@ -539,16 +546,21 @@ impl<W: Write> Writer<W> {
         }
         let leftover = BLOCK_SIZE - self.block_offset;
         if leftover < HEADER_SIZE + payload.len() {
-            self.staged.resize(self.staged.len() + leftover, 0);
+            if leftover >= HEADER_SIZE {
+                // Zeros of a header's size or more, followed by a record,
+                // read as interior damage (a zero header: docs/recovery.md),
+                // so the rest of the block is a checksummed filler of an
+                // ignorable type instead (docs/wal.md, "Markers").
+                let zeros = [0u8; BLOCK_SIZE];
+                let filler = RecordType::from_byte(PADDING_TYPE);
+                self.stage_metadata(filler, &zeros[..leftover - HEADER_SIZE]);
+            } else {
+                self.staged.resize(self.staged.len() + leftover, 0);
+            }
             self.block_offset = 0;
         }
         let offset = self.end();
-        let crc = mask_crc(crc32c::crc32c_append(crc_seed(record_type, None), payload));
-        self.staged.extend_from_slice(&crc.to_le_bytes());
-        self.staged
-            .extend_from_slice(&(payload.len() as u16).to_le_bytes());
-        self.staged.push(record_type.to_byte());
-        self.staged.extend_from_slice(payload);
+        self.stage_metadata(record_type, payload);
         self.block_offset += HEADER_SIZE + payload.len();
         if self.block_offset == BLOCK_SIZE {
             self.block_offset = 0;
@@ -557,6 +569,17 @@ impl<W: Write> Writer<W> {
             self.write_staged()?;
         }
         Ok(offset)
+    }
+
+    /// Stages one legacy-header record of `record_type` (block accounting
+    /// is the caller's).
+    fn stage_metadata(&mut self, record_type: RecordType, payload: &[u8]) {
+        let crc = mask_crc(crc32c::crc32c_append(crc_seed(record_type, None), payload));
+        self.staged.extend_from_slice(&crc.to_le_bytes());
+        self.staged
+            .extend_from_slice(&(payload.len() as u16).to_le_bytes());
+        self.staged.push(record_type.to_byte());
+        self.staged.extend_from_slice(payload);
     }
 
     /// Encodes the header of a fragment carrying `payload` into `out`.
