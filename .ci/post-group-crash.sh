@@ -6,3 +6,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo test --test group_crash -- --ignored --nocapture
+# The group-commit bench in criterion's test mode (one iteration each, no
+# timing): it must build and its checks pass.
+cargo test --bench group_commit

@@ -30,7 +30,7 @@ fn read(dir: &Path, mode: RecoveryMode) -> Vec<u64> {
     loop {
         match r.next_event() {
             Ok(Some(WalEvent::Batch(b))) => seqs.push(b.seq),
-            Ok(Some(WalEvent::Batch(_) | _)) => {}
+            Ok(Some(_)) => {}
             Ok(None) => return seqs,
             Err(e) => panic!("{mode}: {e}"),
         }
