@@ -2,7 +2,7 @@
 # Runs blocklog's benchmarks and prints the ratio tables of docs/performance.md.
 #
 #   scripts/bench.sh                 # throughput, recovery, memory, peers
-#   scripts/bench.sh throughput      # one of: throughput recovery memory peers report
+#   scripts/bench.sh throughput      # one of: throughput recovery memory peers group synced report
 #   scripts/bench.sh throughput 100B # extra arguments go to criterion (a filter)
 #
 # Results: criterion's estimates under $CARGO_TARGET_DIR/criterion (default
@@ -24,13 +24,15 @@ run() { # name [criterion args...]
     throughput | recovery) cargo bench --bench "$name" -- "$@" ;;
     memory) cargo bench --bench memory ;;
     peers) (cd benches/peers && cargo bench --bench peers -- "$@") ;;
+    group) cargo bench --bench group_commit -- "$@" ;;
+    synced) (cd benches/peers && cargo bench --bench synced -- "$@") ;;
     report) ;;
     *) echo "unknown bench: $name" >&2; exit 2 ;;
     esac
 }
 
 if [ "$what" = all ]; then
-    for b in throughput recovery peers; do run "$b"; done
+    for b in throughput recovery peers group synced; do run "$b"; done
     mem=$(cargo bench --bench memory 2>/dev/null)
 else
     if [ "$what" = memory ]; then mem=$(cargo bench --bench memory 2>/dev/null); else run "$what" "$@"; fi

@@ -115,6 +115,26 @@ pub enum Error {
         problem: Box<Problem>,
     },
 
+    /// A write or `fdatasync` of the WAL failed (`cause`), or a thread
+    /// panicked while holding the WAL's state: the WAL is poisoned. The
+    /// append (or sync, or wait) that returns this was not acknowledged,
+    /// and whether its bytes are durable is **unknown**: they may still
+    /// appear after a restart, or not. It is never "failed, not written".
+    /// Every later call returns it too; nothing more is written and no
+    /// fsync is retried. Reopen the WAL to find out what is on disk:
+    /// recovery holds every acknowledged batch, possibly some of these,
+    /// in order.
+    #[error("outcome unknown (the WAL is poisoned; the data may or may not be durable): {cause}")]
+    OutcomeUnknown {
+        /// The failure that poisoned the WAL.
+        cause: Box<Error>,
+    },
+
+    /// The WAL was closed (by another handle): nothing more can be
+    /// appended. Every batch acknowledged before the close is durable.
+    #[error("the WAL is closed")]
+    Closed,
+
     /// The log uses a compression this build cannot read.
     #[error(
         "record at offset {offset} sets compression type {compression} ({}), {}",
@@ -172,7 +192,8 @@ impl Error {
     /// - [`Error::MalformedBatch`]: the batch's record offset;
     /// - [`Error::Wal`]: the problem's offset in its file
     ///   ([`Problem::file`](crate::wal::Problem::file) names the file);
-    /// - [`Error::Locked`]: always 0.
+    /// - [`Error::OutcomeUnknown`]: its cause's offset;
+    /// - [`Error::Locked`], [`Error::Closed`]: always 0.
     ///
     /// # Example
     ///
@@ -201,7 +222,8 @@ impl Error {
             | Error::MalformedBatch { offset, .. }
             | Error::MalformedMarker { offset, .. } => *offset,
             Error::Corruption { damage, .. } => damage.range.start,
-            Error::Locked { .. } => 0,
+            Error::Locked { .. } | Error::Closed => 0,
+            Error::OutcomeUnknown { cause } => cause.offset(),
             Error::Wal { problem, .. } => problem.offset(),
         }
     }
@@ -247,6 +269,8 @@ impl From<Error> for io::Error {
             | Error::MalformedMarker { .. }
             | Error::Wal { .. } => io::ErrorKind::InvalidData,
             Error::Locked { .. } => io::ErrorKind::ResourceBusy,
+            Error::OutcomeUnknown { cause } => io::Error::from((**cause).clone()).kind(),
+            Error::Closed => io::ErrorKind::BrokenPipe,
             Error::RecordTooLarge { .. } => io::ErrorKind::FileTooLarge,
             Error::InvalidInput { .. } => io::ErrorKind::InvalidInput,
         };

@@ -8,16 +8,20 @@
 //! - [`purge`]: dropping whole files through a checkpoint, recycling them;
 //! - [`dir`]: file names, listing, the `LOCK` file, directory fsync;
 //! - [`recover`]: [`WalReader`], recovery across files;
-//! - [`writer`]: [`Wal`], open, append, sync, rotate, close.
+//! - [`writer`]: [`Wal`], open, append, sync, rotate, close;
+//! - [`group`]: [`SharedWal`], concurrent appends with group commit, sync
+//!   policies and the durable watermark.
 
 pub mod batch;
 pub mod dir;
+pub mod group;
 pub mod marker;
 pub mod purge;
 pub mod recover;
 pub mod writer;
 
 pub use batch::{Batch, BatchHeader};
+pub use group::{CommitOptions, CommitStats, SharedWal, SyncPolicy};
 pub use marker::Marker;
 pub use recover::{
     DropReason, Dropped, FileReport, Gap, GapCause, Problem, Purged, Recovery, WalBatch, WalEvent,

@@ -477,6 +477,21 @@ impl Wal {
         v
     }
 
+    /// Hands every staged byte to the file (`write(2)`), without syncing:
+    /// readers of the directory see the batches, which are not durable
+    /// yet. A failure poisons the WAL. (The group commit writes a group
+    /// with this, then syncs it or not.)
+    pub(crate) fn flush(&mut self) -> Result<()> {
+        self.check_poisoned()?;
+        let r = self.writer.flush();
+        self.poison_on(r)
+    }
+
+    /// The options the WAL was opened with.
+    pub(crate) fn options(&self) -> &WalOptions {
+        &self.opts
+    }
+
     pub(super) fn check_poisoned(&self) -> Result<()> {
         match &self.poisoned {
             Some(e) => Err(e.clone()),

@@ -1,0 +1,213 @@
+//! Group commit: synced appends of 100-byte records through a `SharedWal`
+//! (`SyncPolicy::Always`) on a real file, from 1, 2, 4, 8, 16 and 64
+//! threads, beside the floor a single thread cannot beat: a raw loop of
+//! `write` + `fdatasync` of one record's bytes.
+//!
+//! Two parts, both wall time (the point is the sync):
+//!
+//! - criterion: `group-commit-100B/raw-write-fdatasync` and
+//!   `group-commit-100B/threads/N`, one iteration = one synced append per
+//!   thread (throughput in appends);
+//! - with `--bench`, an interleaved table: rounds that each run every
+//!   configuration once (a fixed number of appends), so neighbours on this
+//!   shared machine slow all of them alike; it prints the medians over the
+//!   rounds of appends/s, the ratio to one thread and to the raw loop, and
+//!   p50/p99 append latency with the raw loop's median fsync latency, and
+//!   writes them to `$CARGO_TARGET_DIR/criterion/group-commit.md`.
+//!
+//! Run: `cargo bench --bench group_commit` (or `scripts/bench.sh group`).
+
+use std::fs::File;
+use std::io::Write;
+use std::path::Path;
+use std::sync::{Arc, Barrier};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use blocklog::wal::{Batch, CommitOptions, SharedWal, WalOptions};
+use blocklog_testkit::rng::Rng;
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+
+const THREADS: [usize; 6] = [1, 2, 4, 8, 16, 64];
+const SIZE: usize = 100;
+
+fn record() -> Vec<u8> {
+    Rng::new(100).bytes(SIZE)
+}
+
+/// `n` appends of `write(2)` + `fdatasync` of one 107-byte record (header
+/// and payload); returns the elapsed time and each append's latency.
+fn raw_loop(dir: &Path, n: u64) -> (Duration, Vec<Duration>) {
+    let mut w = blocklog::Writer::new(Vec::new());
+    w.add_record(&record()).unwrap();
+    let bytes = w.into_inner().unwrap();
+    let mut file = File::create(dir.join("raw.log")).unwrap();
+    let mut lat = Vec::with_capacity(n as usize);
+    let start = Instant::now();
+    for _ in 0..n {
+        let t = Instant::now();
+        file.write_all(&bytes).unwrap();
+        file.sync_data().unwrap();
+        lat.push(t.elapsed());
+    }
+    (start.elapsed(), lat)
+}
+
+/// `threads` threads each appending `per_thread` synced 100-byte batches
+/// to a fresh WAL; returns the elapsed time (first append to last return)
+/// and every append's latency.
+fn group(dir: &Path, threads: usize, per_thread: u64) -> (Duration, Vec<Duration>) {
+    let wal = SharedWal::open(dir, WalOptions::new(), CommitOptions::new()).unwrap();
+    let barrier = Arc::new(Barrier::new(threads + 1));
+    let handles: Vec<_> = (0..threads)
+        .map(|_| {
+            let wal = wal.clone();
+            let barrier = Arc::clone(&barrier);
+            thread::spawn(move || {
+                let mut batch = Batch::new();
+                batch.put(&record()).unwrap();
+                let mut lat = Vec::with_capacity(per_thread as usize);
+                barrier.wait();
+                for _ in 0..per_thread {
+                    let t = Instant::now();
+                    wal.append(&batch).unwrap();
+                    lat.push(t.elapsed());
+                }
+                lat
+            })
+        })
+        .collect();
+    barrier.wait();
+    let start = Instant::now();
+    let mut lat = Vec::new();
+    for h in handles {
+        lat.extend(h.join().unwrap());
+    }
+    let elapsed = start.elapsed();
+    assert_eq!(wal.durable_seq(), threads as u64 * per_thread);
+    wal.close().unwrap();
+    (elapsed, lat)
+}
+
+fn criterion_part(c: &mut Criterion) {
+    let mut g = c.benchmark_group(format!("group-commit-{SIZE}B"));
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("raw-write-fdatasync", |b| {
+        b.iter_custom(|iters| {
+            let dir = tempfile::tempdir().unwrap();
+            raw_loop(dir.path(), iters).0
+        })
+    });
+    for threads in THREADS {
+        g.throughput(Throughput::Elements(threads as u64));
+        g.bench_with_input(BenchmarkId::new("threads", threads), &threads, |b, &t| {
+            b.iter_custom(|iters| {
+                let dir = tempfile::tempdir().unwrap();
+                group(dir.path(), t, iters).0
+            })
+        });
+    }
+    g.finish();
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let i = ((sorted.len() - 1) as f64 * p).round() as usize;
+    sorted[i]
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// The interleaved table (see the module docs).
+fn interleaved() {
+    let rounds = 7;
+    // Appends per configuration and round: enough groups for stable
+    // percentiles at 64 threads, short enough for the 1-thread rows.
+    let total = |threads: usize| -> u64 { (threads as u64 * 60).max(1500) };
+    let configs: Vec<Option<usize>> = std::iter::once(None)
+        .chain(THREADS.iter().map(|&t| Some(t)))
+        .collect();
+    let mut rate: Vec<Vec<f64>> = vec![Vec::new(); configs.len()];
+    let mut lats: Vec<Vec<Duration>> = vec![Vec::new(); configs.len()];
+    for _ in 0..rounds {
+        for (k, cfg) in configs.iter().enumerate() {
+            let dir = tempfile::tempdir().unwrap();
+            let (n, (elapsed, lat)) = match *cfg {
+                None => (total(1), raw_loop(dir.path(), total(1))),
+                Some(t) => {
+                    let per = total(t) / t as u64;
+                    (per * t as u64, group(dir.path(), t, per))
+                }
+            };
+            rate[k].push(n as f64 / elapsed.as_secs_f64());
+            lats[k].extend(lat);
+        }
+    }
+    let rates: Vec<f64> = rate.into_iter().map(median).collect();
+    let mut out = String::new();
+    let raw_lat = {
+        let mut l = lats[0].clone();
+        l.sort();
+        percentile(&l, 0.5)
+    };
+    out.push_str(&format!(
+        "Interleaved: {rounds} rounds, each running every row once; medians over the rounds. \
+         Raw loop: median write + fdatasync latency {:.1} µs.\n\n",
+        raw_lat.as_secs_f64() * 1e6
+    ));
+    out.push_str("| row | synced appends/s | vs 1 thread | vs raw loop | p50 µs | p99 µs | p99 / raw p50 |\n");
+    out.push_str("|---|---:|---:|---:|---:|---:|---:|\n");
+    for (k, cfg) in configs.iter().enumerate() {
+        let mut l = std::mem::take(&mut lats[k]);
+        l.sort();
+        let (p50, p99) = (percentile(&l, 0.5), percentile(&l, 0.99));
+        let name = match cfg {
+            None => "raw write + fdatasync (1 thread)".to_string(),
+            Some(t) => format!("SharedWal, {t} thread{}", if *t == 1 { "" } else { "s" }),
+        };
+        out.push_str(&format!(
+            "| {name} | {:.0} | {} | {:.2} | {:.1} | {:.1} | {:.2} |\n",
+            rates[k],
+            if cfg.is_some() {
+                format!("{:.2}", rates[k] / rates[1])
+            } else {
+                String::new()
+            },
+            rates[k] / rates[0],
+            p50.as_secs_f64() * 1e6,
+            p99.as_secs_f64() * 1e6,
+            p99.as_secs_f64() / raw_lat.as_secs_f64(),
+        ));
+    }
+    println!("\n{out}");
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
+    let dir = target.join("criterion");
+    if std::fs::create_dir_all(&dir).is_ok() {
+        let _ = std::fs::write(dir.join("group-commit.md"), out);
+    }
+}
+
+fn benches(c: &mut Criterion) {
+    criterion_part(c);
+    if std::env::args().any(|a| a == "--bench") {
+        interleaved();
+    }
+}
+
+criterion_group! {
+    name = group_commit;
+    config = Criterion::default()
+        .warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_secs(2))
+        .sample_size(10)
+        .configure_from_args();
+    targets = benches
+}
+criterion_main!(group_commit);
