@@ -414,7 +414,10 @@ fn wal_crash_every_step_quick() {
     }
     println!("wal crash quick: {t:?}");
     assert!(t.points > 250, "{t:?}");
-    assert!(t.states >= t.product as usize / 2, "most of the product checked: {t:?}");
+    assert!(
+        t.states >= t.product as usize / 2,
+        "most of the product checked: {t:?}"
+    );
 }
 
 // The larger run of .ci/post-fuzz.sh: several seeds, more states per step.
