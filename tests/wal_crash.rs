@@ -272,6 +272,10 @@ struct Tally {
     points: usize,
     states: usize,
     product: u128,
+    /// The largest product of choices at one step.
+    max_product: u128,
+    /// Steps whose product exceeded the budget (states sampled, not all).
+    sampled: usize,
     recoveries: usize,
     acked: usize,
     recovered: usize,
@@ -376,6 +380,8 @@ fn crash_every_step(seed: u64, budget: usize, t: &mut Tally) {
         t.points += 1;
         t.states += states.len();
         t.product += sizes.product;
+        t.max_product = t.max_product.max(sizes.product);
+        t.sampled += usize::from(sizes.product > budget as u128);
         let last = if k == 0 {
             "start".to_string()
         } else {
@@ -426,7 +432,7 @@ fn wal_crash_every_step_quick() {
 fn wal_crash_every_step_full() {
     let mut t = Tally::default();
     let first = env_u64("BLOCKLOG_WAL_CRASH_SEED", 11);
-    let seeds = env_u64("BLOCKLOG_WAL_CRASH_SEEDS", 30);
+    let seeds = env_u64("BLOCKLOG_WAL_CRASH_SEEDS", 24);
     let budget = env_u64("BLOCKLOG_WAL_CRASH_BUDGET", 256) as usize;
     for seed in first..first + seeds {
         crash_every_step(seed, budget, &mut t);
