@@ -412,3 +412,18 @@ pub fn load_json(name: &str) -> serde_json::Value {
     let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
+
+/// An entry of a [`blocklog::wal::Batch`] whose encoding inside the batch is
+/// also a RocksDB WriteBatch record: a put of the one-byte `key` to the
+/// one-byte `value` in column family 0 (the default).
+///
+/// A WAL entry is a varint32 length and that many bytes; this entry is 5
+/// bytes long, so its length byte is 0x05, which RocksDB reads as the tag
+/// `kTypeColumnFamilyValue`; the five bytes are then the column family
+/// (varint 0), the key's length (1), the key, the value's length (1), the
+/// value. One entry is one RocksDB record and the batch header is shared, so
+/// the entry count and the sequence numbers (one per entry) agree: a WAL of
+/// such batches is a WAL RocksDB can replay as a database's.
+pub fn rocksdb_cf0_put_entry(key: u8, value: u8) -> [u8; 5] {
+    [0x00, 0x01, key, 0x01, value]
+}

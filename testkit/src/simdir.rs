@@ -44,6 +44,25 @@ use crate::simfile::{apply, torn_image, Fill};
 /// Sector size of the torn-write model.
 pub const SECTOR: usize = 512;
 
+/// A directory entry's name: a WAL file (`NNNNNN.log`) or a free file
+/// (`NNNNNN.free`: a purged file kept for recycling, on the purge branch).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Name {
+    /// WAL file `number`.
+    Log(u64),
+    /// Free file `number`.
+    Free(u64),
+}
+
+impl fmt::Display for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Name::Log(n) => f.write_str(&dir::file_name(*n)),
+            Name::Free(n) => write!(f, "{n:06}.free"),
+        }
+    }
+}
+
 /// One recorded step of a WAL run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {
@@ -75,6 +94,19 @@ pub enum Step {
     },
     /// The directory fsynced: every entry operation before is durable.
     SyncDir,
+    /// Entry `from` renamed to `to` (atomic; durable with the next
+    /// directory fsync: until then a crash leaves the old name).
+    Rename {
+        /// The old name.
+        from: Name,
+        /// The new name (replaced if it exists).
+        to: Name,
+    },
+    /// Entry `name` removed (a free file's; WAL files use `Remove`).
+    RemoveName {
+        /// The name.
+        name: Name,
+    },
     /// `data` written at `offset` of file `inode` (named `number`).
     Write {
         /// The file number.
@@ -103,6 +135,8 @@ impl fmt::Display for Step {
             Step::SetLen { number, len, .. } => write!(f, "set_len {number} {len}"),
             Step::Remove { number } => write!(f, "remove {number}"),
             Step::SyncDir => f.write_str("sync_dir"),
+            Step::Rename { from, to } => write!(f, "rename {from} {to}"),
+            Step::RemoveName { name } => write!(f, "remove {name}"),
             Step::Write {
                 number,
                 offset,
@@ -122,13 +156,28 @@ impl fmt::Display for Step {
 struct Rec {
     steps: Vec<Step>,
     /// Name -> inode, as the running process sees the directory.
-    live: BTreeMap<u64, u64>,
+    live: BTreeMap<Name, u64>,
     next_inode: u64,
     /// A process crash armed: the next write reaches the file with at most
     /// this many bytes, then every call fails.
     kill_after: Option<usize>,
     /// The simulated process is dead: every write and sync fails.
     dead: bool,
+    /// How unsynced directory entry operations survive a crash.
+    order: EntryOrder,
+}
+
+/// How the directory entry operations made since the last directory fsync
+/// survive a crash.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum EntryOrder {
+    /// Per name, a prefix of its operations, independently of other names
+    /// (what POSIX promises: nothing, until the directory is fsynced).
+    #[default]
+    PerName,
+    /// A prefix of all of them, in order (a file system whose metadata
+    /// journal commits operations in order, as ext4 and XFS do in practice).
+    Ordered,
 }
 
 /// The recorder of one WAL run (shared by the observer and the sinks).
@@ -140,8 +189,10 @@ pub struct SimDir(Arc<Mutex<Rec>>);
 /// contents, and how it was chosen.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CrashState {
-    /// File number -> contents.
+    /// WAL file number -> contents.
     pub files: BTreeMap<u64, Vec<u8>>,
+    /// Free file number -> contents (recycling; empty otherwise).
+    pub free: BTreeMap<u64, Vec<u8>>,
     /// What survived, for failure messages.
     pub desc: String,
 }
@@ -151,6 +202,9 @@ impl CrashState {
     pub fn materialise(&self, dir: &Path) -> io::Result<()> {
         for (&n, data) in &self.files {
             fs::write(dir::path_of(dir, n), data)?;
+        }
+        for (&n, data) in &self.free {
+            fs::write(dir.join(Name::Free(n).to_string()), data)?;
         }
         Ok(())
     }
@@ -173,12 +227,14 @@ struct FileChoices {
     options: Vec<(Vec<u8>, String)>,
 }
 
-/// The choices for one name's directory entry at a crash point: the inode
-/// it names (or none) after each prefix of its pending operations.
+/// The choices for a group of names at a crash point: the entries they
+/// hold after each prefix of the pending operations on them. Names are
+/// grouped when a pending rename joins them (a rename is atomic: its two
+/// names change together), else each name is its own group.
 #[derive(Debug, Clone)]
 struct NameChoices {
-    number: u64,
-    options: Vec<Option<u64>>,
+    names: Vec<Name>,
+    options: Vec<BTreeMap<Name, u64>>,
 }
 
 impl SimDir {
@@ -210,7 +266,7 @@ impl SimDir {
             DirOp::Create(number) => {
                 r.next_inode += 1;
                 let inode = r.next_inode;
-                r.live.insert(number, inode);
+                r.live.insert(Name::Log(number), inode);
                 Step::Create { number, inode }
             }
             DirOp::Open(number) => Step::Open { number },
@@ -219,12 +275,16 @@ impl SimDir {
                 Step::SetLen { number, inode, len }
             }
             DirOp::Remove(number) => {
-                r.live.remove(&number);
+                r.live.remove(&Name::Log(number));
                 Step::Remove { number }
             }
             DirOp::SyncDir => Step::SyncDir,
-            // Extension point: purge, recycling and preallocation may add
-            // operations (a rename); model them here before simulating.
+            // Extension point: purge, recycling and preallocation add
+            // operations; map them here onto the model's own steps:
+            //   Free(n)              => self.rename_in(&mut r, Name::Log(n), Name::Free(n))
+            //   Reuse { free, number } => rename Name::Free(free) to Name::Log(number)
+            //   RemoveFree(n)        => Step::RemoveName { name: Name::Free(n) }
+            //   Preallocate(n, len)  => Self::preallocate_in(&mut r, n, len)
             other => {
                 return Err(io::Error::other(format!(
                     "simdir: directory operation {other:?} is not modelled"
@@ -235,8 +295,50 @@ impl SimDir {
         Ok(())
     }
 
+    /// Records a rename (for the directory operations of recycling): the
+    /// file named `from` is named `to` from now on.
+    pub fn rename(&self, from: Name, to: Name) -> io::Result<()> {
+        let mut r = self.lock();
+        Self::rename_in(&mut r, from, to)
+    }
+
+    fn rename_in(r: &mut Rec, from: Name, to: Name) -> io::Result<()> {
+        let inode = r.live.remove(&from).ok_or_else(|| {
+            io::Error::other(format!("simdir: rename of {from}, which does not exist"))
+        })?;
+        r.live.insert(to, inode);
+        r.steps.push(Step::Rename { from, to });
+        Ok(())
+    }
+
+    /// Records the removal of entry `name` (a free file's).
+    pub fn remove_name(&self, name: Name) {
+        let mut r = self.lock();
+        r.live.remove(&name);
+        r.steps.push(Step::RemoveName { name });
+    }
+
+    /// Records preallocation: `len` zeros written to WAL file `number`
+    /// from offset 0 (through the file itself, not its sink), durable with
+    /// the file's next fdatasync like any write.
+    pub fn preallocate(&self, number: u64, len: u64) -> io::Result<()> {
+        let mut r = self.lock();
+        Self::preallocate_in(&mut r, number, len)
+    }
+
+    fn preallocate_in(r: &mut Rec, number: u64, len: u64) -> io::Result<()> {
+        let inode = inode_of(&r.live, number)?;
+        r.steps.push(Step::Write {
+            number,
+            inode,
+            offset: 0,
+            data: vec![0; len as usize],
+        });
+        Ok(())
+    }
+
     fn wrap(&self, number: u64, mut file: File) -> Box<dyn WalSink> {
-        let inode = self.lock().live.get(&number).copied();
+        let inode = self.lock().live.get(&Name::Log(number)).copied();
         let pos = file.stream_position();
         match (inode, pos) {
             (Some(inode), Ok(pos)) => Box::new(RecSink {
@@ -258,6 +360,12 @@ impl SimDir {
                 )),
             }),
         }
+    }
+
+    /// Sets how unsynced directory entry operations survive ([`EntryOrder`];
+    /// per name by default).
+    pub fn entry_order(&self, order: EntryOrder) {
+        self.lock().order = order;
     }
 
     /// Arms a process crash in the middle of a write: the next write call
@@ -298,17 +406,13 @@ impl SimDir {
     /// did not).
     pub fn everything(&self, k: usize) -> CrashState {
         let steps = &self.lock().steps[..k];
-        let mut names: BTreeMap<u64, u64> = BTreeMap::new();
+        let mut names: BTreeMap<Name, u64> = BTreeMap::new();
         let mut data: BTreeMap<u64, Vec<u8>> = BTreeMap::new();
         for s in steps {
+            if let Some(op) = EntryOp::of(s) {
+                op.apply(&mut names);
+            }
             match s {
-                Step::Create { number, inode } => {
-                    names.insert(*number, *inode);
-                    data.insert(*inode, Vec::new());
-                }
-                Step::Remove { number } => {
-                    names.remove(number);
-                }
                 Step::SetLen { inode, len, .. } => {
                     data.entry(*inode).or_default().resize(*len as usize, 0);
                 }
@@ -321,13 +425,17 @@ impl SimDir {
                 _ => {}
             }
         }
-        CrashState {
-            files: names
-                .iter()
-                .map(|(&n, i)| (n, data.get(i).cloned().unwrap_or_default()))
-                .collect(),
-            desc: "everything".into(),
-        }
+        let contents: BTreeMap<u64, &Vec<u8>> = data.iter().map(|(&i, d)| (i, d)).collect();
+        split(
+            &names,
+            |inode| {
+                contents
+                    .get(&inode)
+                    .map(|d| (*d).clone())
+                    .unwrap_or_default()
+            },
+            "everything".into(),
+        )
     }
 
     /// The directory states a power loss after the first `k` steps can
@@ -336,8 +444,11 @@ impl SimDir {
     /// everything did) and a selection drawn with `rng`, without
     /// duplicates. Also returns the size of the full product.
     pub fn states(&self, k: usize, budget: usize, rng: &mut Rng) -> (Vec<CrashState>, Sizes) {
-        let steps = self.lock().steps[..k].to_vec();
-        let (names, files) = choices(&steps, rng);
+        let (steps, order) = {
+            let r = self.lock();
+            (r.steps[..k].to_vec(), r.order)
+        };
+        let (names, files) = choices(&steps, order, rng);
         let mut product: u128 = 1;
         for n in &names {
             product = product.saturating_mul(n.options.len() as u128);
@@ -398,13 +509,72 @@ impl SimDir {
     }
 }
 
-fn inode_of(live: &BTreeMap<u64, u64>, number: u64) -> io::Result<u64> {
-    live.get(&number)
+fn inode_of(live: &BTreeMap<Name, u64>, number: u64) -> io::Result<u64> {
+    live.get(&Name::Log(number))
         .copied()
         .ok_or_else(|| io::Error::other(format!("simdir: file {number} changed but never created")))
 }
 
-/// Builds one state from one pick of every name's and file's choices.
+/// The state of directory `names` (name -> inode) with each inode's contents.
+fn split(
+    names: &BTreeMap<Name, u64>,
+    mut contents: impl FnMut(u64) -> Vec<u8>,
+    desc: String,
+) -> CrashState {
+    let mut files = BTreeMap::new();
+    let mut free = BTreeMap::new();
+    for (name, &inode) in names {
+        match name {
+            Name::Log(n) => files.insert(*n, contents(inode)),
+            Name::Free(n) => free.insert(*n, contents(inode)),
+        };
+    }
+    CrashState { files, free, desc }
+}
+
+/// A directory entry operation, as the model applies it.
+#[derive(Debug, Clone, Copy)]
+enum EntryOp {
+    Set(Name, Option<u64>),
+    Rename(Name, Name),
+}
+
+impl EntryOp {
+    fn of(step: &Step) -> Option<EntryOp> {
+        Some(match step {
+            Step::Create { number, inode } => EntryOp::Set(Name::Log(*number), Some(*inode)),
+            Step::Remove { number } => EntryOp::Set(Name::Log(*number), None),
+            Step::RemoveName { name } => EntryOp::Set(*name, None),
+            Step::Rename { from, to } => EntryOp::Rename(*from, *to),
+            _ => return None,
+        })
+    }
+
+    fn names(&self) -> Vec<Name> {
+        match self {
+            EntryOp::Set(n, _) => vec![*n],
+            EntryOp::Rename(a, b) => vec![*a, *b],
+        }
+    }
+
+    fn apply(&self, names: &mut BTreeMap<Name, u64>) {
+        match *self {
+            EntryOp::Set(n, Some(inode)) => {
+                names.insert(n, inode);
+            }
+            EntryOp::Set(n, None) => {
+                names.remove(&n);
+            }
+            EntryOp::Rename(from, to) => {
+                if let Some(inode) = names.remove(&from) {
+                    names.insert(to, inode);
+                }
+            }
+        }
+    }
+}
+
+/// Builds one state from one pick of every name group's and file's choices.
 fn build(names: &[NameChoices], files: &[FileChoices], pick: &[usize]) -> CrashState {
     let (np, fp) = pick.split_at(names.len());
     let contents: BTreeMap<u64, (&Vec<u8>, &String)> = files
@@ -412,64 +582,110 @@ fn build(names: &[NameChoices], files: &[FileChoices], pick: &[usize]) -> CrashS
         .zip(fp)
         .map(|(f, &i)| (f.inode, (&f.options[i].0, &f.options[i].1)))
         .collect();
-    let mut out = BTreeMap::new();
-    let mut desc = Vec::new();
+    let mut dir = BTreeMap::new();
     for (n, &i) in names.iter().zip(np) {
-        match n.options[i] {
-            None => desc.push(format!("{}: absent", n.number)),
-            Some(inode) => {
-                let (data, d) = contents
-                    .get(&inode)
-                    .map(|(data, d)| ((*data).clone(), (*d).clone()))
-                    .unwrap_or_default();
-                desc.push(format!("{}: {d}", n.number));
-                out.insert(n.number, data);
+        dir.extend(n.options[i].iter().map(|(k, v)| (*k, *v)));
+    }
+    let mut desc = Vec::new();
+    for n in names {
+        for name in &n.names {
+            match dir.get(name) {
+                None => desc.push(format!("{name}: absent")),
+                Some(inode) => desc.push(format!(
+                    "{name}: {}",
+                    contents.get(inode).map_or("?", |c| c.1.as_str())
+                )),
             }
         }
     }
-    CrashState {
-        files: out,
-        desc: desc.join("; "),
-    }
+    split(
+        &dir,
+        |inode| {
+            contents
+                .get(&inode)
+                .map(|c| c.0.clone())
+                .unwrap_or_default()
+        },
+        desc.join("; "),
+    )
 }
 
-/// The choices of every name and every file reachable from one, after `steps`.
-fn choices(steps: &[Step], rng: &mut Rng) -> (Vec<NameChoices>, Vec<FileChoices>) {
+/// The choices of every name group and every file reachable from one,
+/// after `steps`.
+fn choices(
+    steps: &[Step],
+    order: EntryOrder,
+    rng: &mut Rng,
+) -> (Vec<NameChoices>, Vec<FileChoices>) {
     // Directory entries: durable through the last directory fsync.
     let last_dir_sync = steps.iter().rposition(|s| *s == Step::SyncDir);
-    let mut durable: BTreeMap<u64, u64> = BTreeMap::new();
-    let mut pending: BTreeMap<u64, Vec<Option<u64>>> = BTreeMap::new();
+    let mut durable: BTreeMap<Name, u64> = BTreeMap::new();
+    let mut pending: Vec<EntryOp> = Vec::new();
     for (i, s) in steps.iter().enumerate() {
-        let (number, after) = match s {
-            Step::Create { number, inode } => (*number, Some(*inode)),
-            Step::Remove { number } => (*number, None),
-            _ => continue,
-        };
+        let Some(op) = EntryOp::of(s) else { continue };
         if last_dir_sync.is_some_and(|d| i < d) {
-            match after {
-                Some(inode) => durable.insert(number, inode),
-                None => durable.remove(&number),
-            };
+            op.apply(&mut durable);
         } else {
-            pending.entry(number).or_default().push(after);
+            pending.push(op);
         }
     }
-    let mut all_names: BTreeSet<u64> = durable.keys().copied().collect();
-    all_names.extend(pending.keys());
-    let names: Vec<NameChoices> = all_names
+    // Group the names a pending rename joins (union-find over names).
+    let mut group: BTreeMap<Name, Name> = BTreeMap::new();
+    fn root(group: &mut BTreeMap<Name, Name>, n: Name) -> Name {
+        let p = *group.entry(n).or_insert(n);
+        if p == n {
+            return n;
+        }
+        let r = root(group, p);
+        group.insert(n, r);
+        r
+    }
+    for n in durable.keys() {
+        root(&mut group, *n);
+    }
+    // Ordered: every pending operation in one group (a global prefix).
+    let first = pending.first().map(|op| op.names()[0]);
+    for op in &pending {
+        let mut ns = op.names();
+        if let (EntryOrder::Ordered, Some(f)) = (order, first) {
+            ns.insert(0, f);
+        }
+        let r0 = root(&mut group, ns[0]);
+        for n in &ns[1..] {
+            let r = root(&mut group, *n);
+            if r != r0 {
+                group.insert(r, r0);
+            }
+        }
+    }
+    let all: Vec<Name> = group.keys().copied().collect();
+    let mut members: BTreeMap<Name, Vec<Name>> = BTreeMap::new();
+    for n in all {
+        let r = root(&mut group, n);
+        members.entry(r).or_default().push(n);
+    }
+    let names: Vec<NameChoices> = members
         .into_iter()
-        .map(|number| {
-            let mut options = vec![durable.get(&number).copied()];
-            for after in pending.get(&number).into_iter().flatten() {
-                options.push(*after);
+        .map(|(r, ns)| {
+            let mut state: BTreeMap<Name, u64> = durable
+                .iter()
+                .filter(|(n, _)| ns.contains(n))
+                .map(|(n, i)| (*n, *i))
+                .collect();
+            let mut options = vec![state.clone()];
+            for op in &pending {
+                if root(&mut group, op.names()[0]) == r {
+                    op.apply(&mut state);
+                    options.push(state.clone());
+                }
             }
             options.dedup();
-            NameChoices { number, options }
+            NameChoices { names: ns, options }
         })
         .collect();
     let reachable: BTreeSet<u64> = names
         .iter()
-        .flat_map(|n| n.options.iter().flatten().copied())
+        .flat_map(|n| n.options.iter().flat_map(|o| o.values().copied()))
         .collect();
     let files = reachable
         .into_iter()
@@ -742,5 +958,96 @@ mod tests {
         let (all, _) = sim.states(7, 2, &mut rng);
         assert_eq!(all.len(), 2, "budget: the two extremes");
         assert_eq!(sim.everything(7).files, BTreeMap::from([(2, vec![0; 3])]));
+    }
+
+    #[test]
+    fn unsynced_rename_leaves_one_name_or_the_other_never_both_nor_neither() {
+        let sim = SimDir::new();
+        steps_of(
+            &sim,
+            vec![
+                Step::Create {
+                    number: 1,
+                    inode: 1,
+                },
+                Step::Write {
+                    number: 1,
+                    inode: 1,
+                    offset: 0,
+                    data: vec![5; 4],
+                },
+                Step::Sync {
+                    number: 1,
+                    inode: 1,
+                },
+                Step::SyncDir,
+                Step::Rename {
+                    from: Name::Log(1),
+                    to: Name::Free(1),
+                },
+                Step::Rename {
+                    from: Name::Free(1),
+                    to: Name::Log(3),
+                },
+                Step::RemoveName {
+                    name: Name::Free(9),
+                },
+            ],
+        );
+        let mut rng = Rng::new(3);
+        let (states, sizes) = sim.states(7, 1000, &mut rng);
+        assert_eq!(sizes.product, 3, "one group, three prefixes");
+        let shapes: Vec<(Vec<u64>, Vec<u64>)> = states
+            .iter()
+            .map(|s| {
+                (
+                    s.files.keys().copied().collect(),
+                    s.free.keys().copied().collect(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            shapes,
+            [(vec![1], vec![]), (vec![], vec![1]), (vec![3], vec![])]
+        );
+        for s in &states {
+            for d in s.files.values().chain(s.free.values()) {
+                assert_eq!(d, &vec![5; 4], "{}", s.desc);
+            }
+        }
+    }
+
+    #[test]
+    fn ordered_entries_survive_as_one_prefix() {
+        let sim = SimDir::new();
+        steps_of(
+            &sim,
+            vec![
+                Step::Create {
+                    number: 1,
+                    inode: 1,
+                },
+                Step::Create {
+                    number: 2,
+                    inode: 2,
+                },
+            ],
+        );
+        let mut rng = Rng::new(4);
+        let shapes = |sim: &SimDir, rng: &mut Rng| -> Vec<Vec<u64>> {
+            let (states, _) = sim.states(2, 100, rng);
+            let mut v: Vec<Vec<u64>> = states
+                .iter()
+                .map(|s| s.files.keys().copied().collect())
+                .collect();
+            v.sort();
+            v
+        };
+        assert_eq!(
+            shapes(&sim, &mut rng),
+            [vec![], vec![1], vec![1, 2], vec![2]]
+        );
+        sim.entry_order(EntryOrder::Ordered);
+        assert_eq!(shapes(&sim, &mut rng), [vec![], vec![1], vec![1, 2]]);
     }
 }
