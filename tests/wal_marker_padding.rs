@@ -3,7 +3,8 @@
 //! block end; 7 or more zeros followed by a record read as interior
 //! zero-header damage (docs/recovery.md), so tolerate-tail recovery refused
 //! a directory holding only acknowledged batches. The writer now ends the
-//! block with a checksummed filler record of the ignorable type 0xF5.
+//! block with a checksummed padding record (type 0xF0, docs/wal.md
+//! "Markers"); this test covers every leftover from 0 to 39 bytes.
 
 use std::path::Path;
 

@@ -525,7 +525,7 @@ fn crash_right_after_reusing_a_free_file_loses_nothing_and_replays_nothing_stale
     }
 }
 
-// P8: only files this WAL wrote with recyclable headers are recycled:
+// P4, P8: only files this WAL wrote with recyclable headers are recycled:
 // files written without recycling are deleted by a purge, not kept.
 #[test]
 fn only_files_written_with_recyclable_headers_are_recycled() {
