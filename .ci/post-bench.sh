@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v python3 >/dev/null || { apt-get update -qq && apt-get install -y -qq python3 >/dev/null; }
-cargo test -p blocklog --bench throughput --bench recovery
+cargo test -p blocklog --bench throughput --bench recovery --bench wal
 cargo test -p blocklog --bench memory
 # The report script must still parse criterion's layout: feed it a tiny fake run.
 tmp=$(mktemp -d)

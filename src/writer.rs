@@ -519,37 +519,61 @@ impl<W: Write> Writer<W> {
     }
 
     /// Appends one metadata record of `record_type` (a type that is not a
-    /// data fragment, written with a 7-byte header) carrying `payload`, as a
-    /// single physical record: when it does not fit in the rest of the
-    /// current block, the block is padded with zeros and the record starts
-    /// the next one. Returns its offset. Used by the WAL for its markers.
+    /// data fragment) carrying `payload`, as a single physical record: when
+    /// it does not fit in the rest of the current block, the block is padded
+    /// with zeros and the record starts the next one. Returns its offset.
+    /// Used by the WAL for its markers. A legacy type gets a 7-byte header;
+    /// a recyclable type (only in a recyclable writer) an 11-byte header
+    /// carrying the writer's log number.
     ///
-    /// Fails with [`Error::InvalidInput`] (not poisoning) for a data type or
-    /// a payload longer than one block can hold.
+    /// Fails with [`Error::InvalidInput`] (not poisoning) for a data type,
+    /// a recyclable type in a legacy writer, or a payload longer than one
+    /// block can hold.
     pub(crate) fn add_metadata(&mut self, record_type: RecordType, payload: &[u8]) -> Result<u64> {
         self.check_poisoned()?;
+        let log_number = if record_type.is_recyclable() {
+            self.log_number
+        } else {
+            None
+        };
+        let header_size = record_type.header_size();
         if record_type.fragment().is_some()
-            || record_type.is_recyclable()
-            || payload.len() > BLOCK_SIZE - HEADER_SIZE
+            || (record_type.is_recyclable() && log_number.is_none())
+            || payload.len() > BLOCK_SIZE - header_size
         {
             return Err(Error::InvalidInput {
                 offset: self.offset(),
-                what: "a metadata record is one legacy-header record of a non-data type within a block",
+                what: "a metadata record is one record of a non-data type within a block (recyclable types in a recyclable log only)",
             });
         }
         let leftover = BLOCK_SIZE - self.block_offset;
-        if leftover < HEADER_SIZE + payload.len() {
-            self.staged.resize(self.staged.len() + leftover, 0);
+        if leftover < header_size + payload.len() {
+            // The rest of the block: zeros when shorter than a header of
+            // the log's format (a trailer), else a padding record (zeros
+            // there would read as a zero header: damage): type 0xF0, an
+            // ignorable type unknown to every reader (kept unknown so that
+            // the decoder's resync scan spends no checksums on it), or in a
+            // recyclable log 0xF5 (kind 0xF0), carrying the log number so
+            // that an old use's padding reads as stale.
+            let pad_type = match self.log_number {
+                Some(_) => RecordType::WalRecyclableMarker,
+                None => RecordType::Unknown(0xF0),
+            };
+            let pad_header = pad_type.header_size();
+            if leftover >= pad_header {
+                let mut pad = vec![0u8; leftover - pad_header];
+                if let (Some(kind), Some(_)) = (pad.first_mut(), self.log_number) {
+                    *kind = 0xF0;
+                }
+                self.push_record(pad_type, self.log_number, &pad);
+            } else {
+                self.staged.resize(self.staged.len() + leftover, 0);
+            }
             self.block_offset = 0;
         }
         let offset = self.end();
-        let crc = mask_crc(crc32c::crc32c_append(crc_seed(record_type, None), payload));
-        self.staged.extend_from_slice(&crc.to_le_bytes());
-        self.staged
-            .extend_from_slice(&(payload.len() as u16).to_le_bytes());
-        self.staged.push(record_type.to_byte());
-        self.staged.extend_from_slice(payload);
-        self.block_offset += HEADER_SIZE + payload.len();
+        self.push_record(record_type, log_number, payload);
+        self.block_offset += header_size + payload.len();
         if self.block_offset == BLOCK_SIZE {
             self.block_offset = 0;
         }
@@ -557,6 +581,23 @@ impl<W: Write> Writer<W> {
             self.write_staged()?;
         }
         Ok(offset)
+    }
+
+    /// Stages one physical record of `record_type` (its header carrying
+    /// `log_number` when given) without moving the block position.
+    fn push_record(&mut self, record_type: RecordType, log_number: Option<u32>, payload: &[u8]) {
+        let crc = mask_crc(crc32c::crc32c_append(
+            crc_seed(record_type, log_number),
+            payload,
+        ));
+        self.staged.extend_from_slice(&crc.to_le_bytes());
+        self.staged
+            .extend_from_slice(&(payload.len() as u16).to_le_bytes());
+        self.staged.push(record_type.to_byte());
+        if let Some(n) = log_number {
+            self.staged.extend_from_slice(&n.to_le_bytes());
+        }
+        self.staged.extend_from_slice(payload);
     }
 
     /// Encodes the header of a fragment carrying `payload` into `out`.

@@ -3,7 +3,7 @@
 //! its directory goes through one seam that tests can watch or fail.
 
 use std::fs::{self, File, OpenOptions, TryLockError};
-use std::io::{Seek, SeekFrom};
+use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
@@ -27,6 +27,24 @@ pub enum DirOp {
     Remove(u64),
     /// The directory is fsynced.
     SyncDir,
+    /// Zeros are written to file `number` (just created, empty) up to `len`
+    /// bytes, through the file itself (not its wrapped sink), and the file
+    /// is positioned back at 0: preallocation. Zeros read as the end of
+    /// the log, so a crash anywhere in it loses nothing.
+    Preallocate(u64, u64),
+    /// File `number` (purged) is renamed to [`free_name`]`(number)`: kept
+    /// for recycling instead of deleted.
+    Free(u64),
+    /// Free file `number` is unlinked (the pool is full, or recycling is off).
+    RemoveFree(u64),
+    /// Free file `free` is renamed to file `number` and opened for writing
+    /// at offset 0 over its old bytes (its sink is wrapped): recycling.
+    Reuse {
+        /// The free file's old number.
+        free: u64,
+        /// The number it takes.
+        number: u64,
+    },
 }
 
 /// The WAL's directory operations, each shown to the options' observer
@@ -80,6 +98,72 @@ impl Ops<'_> {
         Ok(self.wrap(number, file))
     }
 
+    /// Creates file `number`, which must not exist, filled with `len` zero
+    /// bytes (written, so that its blocks are allocated: appends then
+    /// overwrite them without growing the file), positioned at 0.
+    pub(crate) fn create_preallocated(&self, number: u64, len: u64) -> Result<Box<dyn WalSink>> {
+        self.observe(DirOp::Create(number))?;
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(path_of(self.dir, number))
+            .map_err(|e| Error::io(0, e))?;
+        self.observe(DirOp::Preallocate(number, len))?;
+        let zeros = vec![0u8; 64 << 10];
+        let mut at = 0u64;
+        while at < len {
+            let n = (len - at).min(zeros.len() as u64) as usize;
+            file.write_all(&zeros[..n]).map_err(|e| Error::io(at, e))?;
+            at += n as u64;
+        }
+        file.seek(SeekFrom::Start(0)).map_err(|e| Error::io(0, e))?;
+        Ok(self.wrap(number, file))
+    }
+
+    /// Cuts (or extends) file `number` to `len` bytes through a handle of
+    /// its own (the size is durable once the file is synced).
+    pub(crate) fn set_len(&self, number: u64, len: u64) -> Result<()> {
+        self.observe(DirOp::SetLen(number, len))?;
+        OpenOptions::new()
+            .write(true)
+            .open(path_of(self.dir, number))
+            .and_then(|f| f.set_len(len))
+            .map_err(|e| Error::io(len, e))
+    }
+
+    /// Renames file `number` to [`free_name`]`(number)` (not durable until
+    /// [`sync_dir`](Ops::sync_dir)).
+    pub(crate) fn free(&self, number: u64) -> Result<()> {
+        self.observe(DirOp::Free(number))?;
+        fs::rename(path_of(self.dir, number), free_path(self.dir, number))
+            .map_err(|e| Error::io(0, e))
+    }
+
+    /// Renames free file `free` to file `number` (which must not exist) and
+    /// opens it for writing at offset 0, its old bytes left in place.
+    pub(crate) fn reuse(&self, free: u64, number: u64) -> Result<Box<dyn WalSink>> {
+        self.observe(DirOp::Reuse { free, number })?;
+        let to = path_of(self.dir, number);
+        if to.exists() {
+            return Err(Error::io(
+                0,
+                std::io::Error::new(std::io::ErrorKind::AlreadyExists, "WAL file exists"),
+            ));
+        }
+        fs::rename(free_path(self.dir, free), &to).map_err(|e| Error::io(0, e))?;
+        let file = OpenOptions::new()
+            .write(true)
+            .open(&to)
+            .map_err(|e| Error::io(0, e))?;
+        Ok(self.wrap(number, file))
+    }
+
+    /// Unlinks free file `number` (not durable until [`sync_dir`](Ops::sync_dir)).
+    pub(crate) fn remove_free(&self, number: u64) -> Result<()> {
+        self.observe(DirOp::RemoveFree(number))?;
+        fs::remove_file(free_path(self.dir, number)).map_err(|e| Error::io(0, e))
+    }
+
     /// Unlinks file `number` (not durable until [`sync_dir`](Ops::sync_dir)).
     pub(crate) fn remove(&self, number: u64) -> Result<()> {
         self.observe(DirOp::Remove(number))?;
@@ -113,12 +197,39 @@ pub fn parse_name(name: &str) -> Option<u64> {
     (file_name(n) == name).then_some(n)
 }
 
+/// The name of a free file (a purged file kept for recycling):
+/// `NNNNNN.free`, six digits at least, its number the file's last.
+pub fn free_name(number: u64) -> String {
+    format!("{number:06}.free")
+}
+
+/// The number of a free file's name, if it is one exactly as
+/// [`free_name`] writes it.
+pub fn parse_free_name(name: &str) -> Option<u64> {
+    let log = format!("{}.log", name.strip_suffix(".free")?);
+    parse_name(&log)
+}
+
+/// The path of free file `number` in `dir`.
+pub fn free_path(dir: &Path, number: u64) -> PathBuf {
+    dir.join(free_name(number))
+}
+
 /// The WAL files of `dir`, in numeric order. Other names are ignored.
 pub fn list(dir: &Path) -> Result<Vec<u64>> {
+    list_by(dir, parse_name)
+}
+
+/// The free files of `dir` (purged, kept for recycling), in numeric order.
+pub fn list_free(dir: &Path) -> Result<Vec<u64>> {
+    list_by(dir, parse_free_name)
+}
+
+fn list_by(dir: &Path, parse: fn(&str) -> Option<u64>) -> Result<Vec<u64>> {
     let mut numbers = Vec::new();
     for entry in fs::read_dir(dir).map_err(|e| Error::io(0, e))? {
         let entry = entry.map_err(|e| Error::io(0, e))?;
-        if let Some(n) = entry.file_name().to_str().and_then(parse_name) {
+        if let Some(n) = entry.file_name().to_str().and_then(parse) {
             numbers.push(n);
         }
     }
@@ -190,6 +301,11 @@ mod tests {
             "000012.log.tmp",
         ] {
             assert_eq!(parse_name(bad), None, "{bad}");
+        }
+        assert_eq!(free_name(12), "000012.free");
+        assert_eq!(parse_free_name("000012.free"), Some(12));
+        for bad in ["12.free", "000012.log", "0000012.free", "000012.free.tmp"] {
+            assert_eq!(parse_free_name(bad), None, "{bad}");
         }
     }
 }

@@ -44,21 +44,49 @@ pub enum Marker {
         /// Batches in the file.
         batches: u64,
     },
+    /// Type 0xF4, written and synced in the current file before a purge
+    /// deletes anything: every file before this one whose sequence numbers
+    /// are all at or below `checkpoint` is to be deleted (a purge
+    /// interrupted by a crash is finished by the next open).
+    Purge {
+        /// This file's number.
+        file: u64,
+        /// The checkpoint sequence: the caller no longer needs the batches
+        /// through it.
+        checkpoint: u64,
+    },
 }
 
-/// Payload sizes of the three layouts.
+/// The kind byte of the WAL's padding inside a recyclable marker record
+/// (and, as a record type, the padding of a legacy-header file).
+pub const PADDING: u8 = 0xF0;
+
+/// Payload sizes of the four layouts.
 const PREDECESSOR_LEN: usize = 32;
 const SYNCED_LEN: usize = 24;
 const SEAL_LEN: usize = 24;
+const PURGE_LEN: usize = 16;
 
 impl Marker {
-    /// The record type the marker is written with.
+    /// The record type the marker is written with in a file of legacy
+    /// headers (0xF1 to 0xF4).
     pub fn record_type(&self) -> RecordType {
         match self {
             Marker::Predecessor { .. } => RecordType::WalPredecessor,
             Marker::Synced { .. } => RecordType::WalSynced,
             Marker::Seal { .. } => RecordType::WalSeal,
+            Marker::Purge { .. } => RecordType::WalPurge,
         }
+    }
+
+    /// The payload of the marker in a file of recyclable headers, written
+    /// with type 0xF5 ([`RecordType::WalRecyclableMarker`], an 11-byte header
+    /// carrying the log number, so that a recycled file's old markers read
+    /// as its previous use): the legacy type byte, then [`encode`](Marker::encode).
+    pub fn encode_recyclable(&self) -> Vec<u8> {
+        let mut out = vec![self.record_type().to_byte()];
+        out.extend(self.encode());
+        out
     }
 
     /// The file number the marker names.
@@ -66,7 +94,8 @@ impl Marker {
         match *self {
             Marker::Predecessor { file, .. }
             | Marker::Synced { file, .. }
-            | Marker::Seal { file, .. } => file,
+            | Marker::Seal { file, .. }
+            | Marker::Purge { file, .. } => file,
         }
     }
 
@@ -89,6 +118,7 @@ impl Marker {
                 last_seq,
                 batches,
             } => vec![file, last_seq, batches],
+            Marker::Purge { file, checkpoint } => vec![file, checkpoint],
         };
         fields.iter().flat_map(|f| f.to_le_bytes()).collect()
     }
@@ -105,13 +135,26 @@ impl Marker {
     /// assert_eq!(Marker::decode(seal.record_type().to_byte(), &payload, 0)?, Some(seal));
     /// assert!(Marker::decode(0xF3, &payload[..20], 0).is_err());
     /// assert_eq!(Marker::decode(0x8A, &payload, 0)?, None);
+    /// // In a recyclable file: type 0xF5, the legacy type first.
+    /// assert_eq!(Marker::decode(0xF5, &seal.encode_recyclable(), 0)?, Some(seal));
     /// # Ok::<(), blocklog::Error>(())
     /// ```
     pub fn decode(record_type: u8, payload: &[u8], offset: u64) -> Result<Option<Marker>> {
-        let need = match RecordType::from_byte(record_type) {
+        // A recyclable marker: its legacy type, then that type's payload
+        // (empty, or kind 0xF0: padding).
+        let (legacy, payload) = match RecordType::from_byte(record_type) {
+            RecordType::WalRecyclableMarker => match payload.split_first() {
+                None => return Ok(None),
+                Some((&kind, rest)) if (0xF1..=0xF4).contains(&kind) => (kind, rest),
+                Some(_) => return Ok(None),
+            },
+            _ => (record_type, payload),
+        };
+        let need = match RecordType::from_byte(legacy) {
             RecordType::WalPredecessor => PREDECESSOR_LEN,
             RecordType::WalSynced => SYNCED_LEN,
             RecordType::WalSeal => SEAL_LEN,
+            RecordType::WalPurge => PURGE_LEN,
             _ => return Ok(None),
         };
         if payload.len() < need {
@@ -122,7 +165,7 @@ impl Marker {
         }
         let f =
             |i: usize| u64::from_le_bytes(payload[8 * i..8 * i + 8].try_into().expect("8 bytes"));
-        Ok(Some(match RecordType::from_byte(record_type) {
+        Ok(Some(match RecordType::from_byte(legacy) {
             RecordType::WalPredecessor => Marker::Predecessor {
                 file: f(0),
                 prev_file: f(1),
@@ -134,10 +177,14 @@ impl Marker {
                 synced_through: f(1),
                 last_seq: f(2),
             },
-            _ => Marker::Seal {
+            RecordType::WalSeal => Marker::Seal {
                 file: f(0),
                 last_seq: f(1),
                 batches: f(2),
+            },
+            _ => Marker::Purge {
+                file: f(0),
+                checkpoint: f(1),
             },
         }))
     }

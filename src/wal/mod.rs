@@ -4,7 +4,8 @@
 //! ([`spec::wal`](crate::spec::wal)).
 //!
 //! - [`batch`]: the batch layout (12-byte header, varint32 entries);
-//! - [`marker`]: the predecessor, synced and seal markers;
+//! - [`marker`]: the predecessor, synced, seal and purge markers;
+//! - [`purge`]: dropping whole files through a checkpoint, recycling them;
 //! - [`dir`]: file names, listing, the `LOCK` file, directory fsync;
 //! - [`recover`]: [`WalReader`], recovery across files;
 //! - [`writer`]: [`Wal`], open, append, sync, rotate, close.
@@ -12,13 +13,14 @@
 pub mod batch;
 pub mod dir;
 pub mod marker;
+pub mod purge;
 pub mod recover;
 pub mod writer;
 
 pub use batch::{Batch, BatchHeader};
 pub use marker::Marker;
 pub use recover::{
-    DropReason, Dropped, FileReport, Gap, GapCause, Problem, Recovery, WalBatch, WalEvent,
+    DropReason, Dropped, FileReport, Gap, GapCause, Problem, Purged, Recovery, WalBatch, WalEvent,
     WalReader,
 };
 pub use writer::{Wal, WalOptions, WalSink};

@@ -277,6 +277,9 @@ pub struct FileReport {
     pub units: u64,
     /// End of what the mode kept (see [`Summary::kept_end`](crate::Summary::kept_end)).
     pub kept_end: u64,
+    /// The file was written with recyclable headers (log number = file
+    /// number), as a WAL that recycles its files writes them.
+    pub recyclable: bool,
 }
 
 /// What recovery found in the whole directory.
@@ -292,6 +295,19 @@ pub struct Recovery {
     pub next_seq: Option<u64>,
     /// Where point-in-time recovery stopped.
     pub stopped: Option<Problem>,
+    /// The newest purge marker read: [`Wal::open`](crate::wal::Wal::open)
+    /// finishes that purge (deletes the files before `file` entirely at or
+    /// below `checkpoint` that are still there).
+    pub purge: Option<Purged>,
+}
+
+/// A purge marker read back: the file it is in and its checkpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Purged {
+    /// The file holding the marker (the file current when the purge ran).
+    pub file: u64,
+    /// Every file before `file` whose sequences are all at or below this is purged.
+    pub checkpoint: u64,
 }
 
 impl Recovery {
@@ -733,6 +749,18 @@ impl WalReader {
                 self.file_report().sealed = true;
                 self.claim(last_seq, range.start, "seal")
             }
+            Marker::Purge { checkpoint, .. } => {
+                // A checkpoint is a sequence the caller had appended: one
+                // past the batches before the marker contradicts them.
+                if self.expected.is_some_and(|e| checkpoint >= e) {
+                    self.problem(bad(DropReason::MalformedMarker(
+                        "purge checkpoint past the batches read",
+                    )))?;
+                    return Ok(());
+                }
+                self.report.purge = Some(Purged { file, checkpoint });
+                Ok(())
+            }
         }
     }
 
@@ -781,8 +809,10 @@ impl WalReader {
     fn end_file(&mut self) -> Result<()> {
         let cur = self.current.take().expect("a file is open");
         let kept_end = cur.decoder.summary().kept_end;
+        let recyclable = cur.decoder.is_recyclable();
         let report = self.file_report();
         report.kept_end = kept_end;
+        report.recyclable = recyclable;
         let (sealed, size) = (report.sealed, report.size);
         if !cur.is_last && !sealed {
             // The seal is missing; bytes the decoder dropped are reported

@@ -2,6 +2,7 @@
 //! newest file's torn tail, seal it, start a new file), append, sync,
 //! rotate, close.
 
+use std::collections::VecDeque;
 use std::fmt;
 use std::fs::{self, File};
 use std::io::Write;
@@ -9,11 +10,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
-use crate::format::{BLOCK_SIZE, HEADER_SIZE};
+use crate::format::{RecordType, BLOCK_SIZE, HEADER_SIZE};
 use crate::policy::RecoveryMode;
 use crate::wal::batch::Batch;
 use crate::wal::dir::{self, DirOp, Ops};
 use crate::wal::marker::Marker;
+use crate::wal::purge;
 use crate::wal::recover::{Recovery, WalBatch, WalEvent, WalReader};
 use crate::writer::{SyncData, Writer, WriterOptions};
 use crate::DEFAULT_MAX_RECORD_SIZE;
@@ -49,6 +51,8 @@ pub struct WalOptions {
     pub(crate) first_sequence: u64,
     pub(crate) max_record_size: usize,
     pub(crate) buffer_size: usize,
+    pub(crate) recycle: usize,
+    pub(crate) preallocate: u64,
     pub(crate) wrap: Option<Wrap>,
     pub(crate) observe: Option<Observe>,
 }
@@ -61,6 +65,8 @@ impl fmt::Debug for WalOptions {
             .field("first_sequence", &self.first_sequence)
             .field("max_record_size", &self.max_record_size)
             .field("buffer_size", &self.buffer_size)
+            .field("recycle", &self.recycle)
+            .field("preallocate", &self.preallocate)
             .finish_non_exhaustive()
     }
 }
@@ -73,6 +79,8 @@ impl Default for WalOptions {
             first_sequence: 1,
             max_record_size: DEFAULT_MAX_RECORD_SIZE,
             buffer_size: 64 << 10,
+            recycle: 0,
+            preallocate: 0,
             wrap: None,
             observe: None,
         }
@@ -115,6 +123,25 @@ impl WalOptions {
     /// The writer's staging buffer (see [`WriterOptions::buffer_size`]).
     pub fn buffer_size(mut self, bytes: usize) -> WalOptions {
         self.buffer_size = bytes;
+        self
+    }
+
+    /// Recycling (opt-in, off with 0): keep up to `files` purged files (as
+    /// `NNNNNN.free`) and reuse them for new files instead of creating
+    /// them. Every file is then written with recyclable headers carrying
+    /// its number, so a reused file's old bytes read as its previous use,
+    /// never as batches (`docs/wal.md`, "Recycling").
+    pub fn recycle(mut self, files: usize) -> WalOptions {
+        self.recycle = files;
+        self
+    }
+
+    /// Preallocation (opt-in, off with 0): each new file is first filled
+    /// with this many zero bytes, which appends then overwrite, so that a
+    /// sync does not have to grow the file. A file is cut to its seal when
+    /// sealed (`docs/wal.md`, "Preallocation").
+    pub fn preallocate(mut self, bytes: u64) -> WalOptions {
+        self.preallocate = bytes;
         self
     }
 
@@ -189,13 +216,13 @@ impl WalOptions {
 /// ```
 #[derive(Debug)]
 pub struct Wal {
-    dir: PathBuf,
-    opts: WalOptions,
+    pub(super) dir: PathBuf,
+    pub(super) opts: WalOptions,
     /// Held for the WAL's life: the OS lock on `LOCK`.
     _lock: File,
-    writer: Writer<Box<dyn WalSink>>,
-    number: u64,
-    next_seq: u64,
+    pub(super) writer: Writer<Box<dyn WalSink>>,
+    pub(super) number: u64,
+    pub(super) next_seq: u64,
     batches_in_file: u64,
     /// Batches appended since the last sync.
     dirty: bool,
@@ -203,6 +230,33 @@ pub struct Wal {
     recovery: Recovery,
     /// The encoding of the batch being appended (reused).
     scratch: Vec<u8>,
+    /// The sealed files before the current one, lowest first.
+    pub(super) files: VecDeque<Live>,
+    /// Free files (purged, kept for recycling), by number.
+    pub(super) free: Vec<u64>,
+    /// The current file is written with recyclable headers.
+    pub(super) recyclable: bool,
+    /// The current file may hold bytes past the write position
+    /// (preallocated zeros, a recycled file's old bytes): cut when sealed.
+    slack: bool,
+}
+
+/// A sealed file of the WAL, as purge sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Live {
+    pub(super) number: u64,
+    /// The last sequence number through this file (`None`: not known, as
+    /// after damage; such a file is never purged).
+    pub(super) through: Option<u64>,
+    /// Written by this WAL with recyclable headers: may be recycled.
+    pub(super) recyclable: bool,
+}
+
+/// A file created for writing: its writer and how it was made.
+pub(super) struct NewFile {
+    writer: Writer<Box<dyn WalSink>>,
+    recyclable: bool,
+    slack: bool,
 }
 
 impl Wal {
@@ -245,6 +299,7 @@ impl Wal {
             }
         }
         let lock = dir::lock(&dir)?;
+        let mut free = dir::list_free(&dir)?;
         let mut reader = WalReader::open(&dir, &opts)?;
         while let Some(event) = reader.next_event()? {
             if let WalEvent::Batch(b) = event {
@@ -260,17 +315,22 @@ impl Wal {
         }
         let next_seq = recovery.next_seq.unwrap_or(opts.first_sequence);
         let last_seq = next_seq - 1;
+        let ops = Ops {
+            dir: &dir,
+            opts: &opts,
+        };
+        let mut live = purge::live_files(&recovery, last_seq);
+        // A purge interrupted by a crash: finish it (its marker was synced).
+        purge::finish_interrupted(&ops, &recovery, &mut live, &mut free)?;
+        purge::trim_free(&ops, &mut free)?;
         let files = &recovery.files;
         let (number, prev_size) = match files.last() {
             None => (1, 0),
             Some(newest) if newest.units == 0 => {
                 // Its creation never completed: nothing in it was acknowledged.
-                let ops = Ops {
-                    dir: &dir,
-                    opts: &opts,
-                };
                 ops.remove(newest.number)?;
                 ops.sync_dir()?;
+                live.retain(|f| f.number != newest.number);
                 let prev_size = files.len().checked_sub(2).map_or(0, |i| files[i].size);
                 (newest.number, prev_size)
             }
@@ -285,12 +345,12 @@ impl Wal {
             prev_last_seq: last_seq,
             prev_size,
         };
-        let writer = create_file(&dir, number, &predecessor, &opts)?;
+        let new = create_file(&dir, number, &predecessor, &opts, &mut free)?;
         Ok(Wal {
             dir,
             opts,
             _lock: lock,
-            writer,
+            writer: new.writer,
             number,
             next_seq,
             batches_in_file: 0,
@@ -298,6 +358,10 @@ impl Wal {
             poisoned: None,
             recovery,
             scratch: Vec::new(),
+            files: live,
+            free,
+            recyclable: new.recyclable,
+            slack: new.slack,
         })
     }
 
@@ -367,9 +431,7 @@ impl Wal {
             synced_through: self.writer.offset(),
             last_seq: self.next_seq - 1,
         };
-        let r = self
-            .writer
-            .add_metadata(marker.record_type(), &marker.encode());
+        let r = self.add_marker(&marker);
         self.poison_on(r).map(drop)
     }
 
@@ -407,29 +469,53 @@ impl Wal {
         self.poisoned.as_ref()
     }
 
-    fn check_poisoned(&self) -> Result<()> {
+    /// The numbers of the files the WAL holds, lowest first (the sealed
+    /// ones, then the current one).
+    pub fn file_numbers(&self) -> Vec<u64> {
+        let mut v: Vec<u64> = self.files.iter().map(|f| f.number).collect();
+        v.push(self.number);
+        v
+    }
+
+    pub(super) fn check_poisoned(&self) -> Result<()> {
         match &self.poisoned {
             Some(e) => Err(e.clone()),
             None => Ok(()),
         }
     }
 
-    fn poison_on<T>(&mut self, r: Result<T>) -> Result<T> {
+    pub(super) fn poison_on<T>(&mut self, r: Result<T>) -> Result<T> {
         if let Err(e) = &r {
             self.poisoned = Some(e.clone());
         }
         r
     }
 
-    /// Writes the seal and syncs the file.
+    /// Stages `marker` in the current file, with the header format of its
+    /// batches.
+    pub(super) fn add_marker(&mut self, marker: &Marker) -> Result<u64> {
+        add_marker(&mut self.writer, marker, self.recyclable)
+    }
+
+    /// Writes the seal, cuts the file there if it holds bytes past it
+    /// (preallocated or recycled), and syncs the file: a sealed file ends
+    /// at its seal.
     fn seal(&mut self) -> Result<()> {
         let seal = Marker::Seal {
             file: self.number,
             last_seq: self.next_seq - 1,
             batches: self.batches_in_file,
         };
-        self.writer
-            .add_metadata(seal.record_type(), &seal.encode())?;
+        self.add_marker(&seal)?;
+        if self.slack {
+            self.writer.flush()?;
+            let ops = Ops {
+                dir: &self.dir,
+                opts: &self.opts,
+            };
+            ops.set_len(self.number, self.writer.offset())?;
+            self.slack = false;
+        }
         self.writer.sync()?;
         self.dirty = false;
         Ok(())
@@ -444,10 +530,38 @@ impl Wal {
             prev_last_seq: self.next_seq - 1,
             prev_size: self.writer.offset(),
         };
-        self.writer = create_file(&self.dir, self.number + 1, &predecessor, &self.opts)?;
+        self.files.push_back(Live {
+            number: self.number,
+            through: Some(self.next_seq - 1),
+            recyclable: self.recyclable,
+        });
+        let new = create_file(
+            &self.dir,
+            self.number + 1,
+            &predecessor,
+            &self.opts,
+            &mut self.free,
+        )?;
+        self.writer = new.writer;
+        self.recyclable = new.recyclable;
+        self.slack = new.slack;
         self.number += 1;
         self.batches_in_file = 0;
         Ok(())
+    }
+}
+
+/// Stages `marker` in `writer`: with a legacy header, or (a recyclable
+/// file) as type 0xF5 with the log number.
+fn add_marker(
+    writer: &mut Writer<Box<dyn WalSink>>,
+    marker: &Marker,
+    recyclable: bool,
+) -> Result<u64> {
+    if recyclable {
+        writer.add_metadata(RecordType::WalRecyclableMarker, &marker.encode_recyclable())
+    } else {
+        writer.add_metadata(marker.record_type(), &marker.encode())
     }
 }
 
@@ -458,23 +572,46 @@ fn record_size(len: usize) -> u64 {
     (len + fragments * HEADER_SIZE + HEADER_SIZE) as u64
 }
 
-/// Creates file `number` holding `predecessor`, synced, and syncs the directory.
+/// Creates file `number` holding `predecessor`, synced, and syncs the
+/// directory. With recycling on (and a number that fits a log number), the
+/// file is written with recyclable headers, and a free file is reused when
+/// there is one (renamed, then overwritten from 0); otherwise it is
+/// created, filled with zeros first when preallocation is on.
 fn create_file(
     dir: &Path,
     number: u64,
     predecessor: &Marker,
     opts: &WalOptions,
-) -> Result<Writer<Box<dyn WalSink>>> {
+    free: &mut Vec<u64>,
+) -> Result<NewFile> {
     let ops = Ops { dir, opts };
-    let sink = ops.create(number)?;
-    let mut writer = WriterOptions::new()
+    let log_number = u32::try_from(number).ok().filter(|_| opts.recycle > 0);
+    let (sink, slack) = match (log_number, free.pop()) {
+        (Some(_), Some(old)) => (ops.reuse(old, number)?, true),
+        (_, old) => {
+            free.extend(old);
+            if opts.preallocate > 0 {
+                (ops.create_preallocated(number, opts.preallocate)?, true)
+            } else {
+                (ops.create(number)?, false)
+            }
+        }
+    };
+    let mut wopts = WriterOptions::new()
         .buffer_size(opts.buffer_size)
-        .max_record_size(opts.max_record_size)
-        .build(sink);
-    writer.add_metadata(predecessor.record_type(), &predecessor.encode())?;
+        .max_record_size(opts.max_record_size);
+    if let Some(n) = log_number {
+        wopts = wopts.recyclable(n);
+    }
+    let mut writer = wopts.build(sink);
+    add_marker(&mut writer, predecessor, log_number.is_some())?;
     writer.sync()?;
     ops.sync_dir()?;
-    Ok(writer)
+    Ok(NewFile {
+        writer,
+        recyclable: log_number.is_some(),
+        slack,
+    })
 }
 
 /// Cuts the newest file at the end of what recovery kept, seals it unless
@@ -493,17 +630,23 @@ fn finish_newest(
 ) -> Result<u64> {
     let keep = newest.kept_end;
     let sink = Ops { dir, opts }.open_at(newest.number, keep)?;
-    let mut writer = WriterOptions::new()
+    let mut wopts = WriterOptions::new()
         .append_at(keep)
-        .max_record_size(opts.max_record_size)
-        .build(sink);
+        .max_record_size(opts.max_record_size);
+    let log_number = u32::try_from(newest.number)
+        .ok()
+        .filter(|_| newest.recyclable);
+    if let Some(n) = log_number {
+        wopts = wopts.recyclable(n);
+    }
+    let mut writer = wopts.build(sink);
     if !newest.sealed {
         let seal = Marker::Seal {
             file: newest.number,
             last_seq,
             batches: newest.batches,
         };
-        writer.add_metadata(seal.record_type(), &seal.encode())?;
+        add_marker(&mut writer, &seal, log_number.is_some())?;
     }
     writer.sync()?;
     Ok(writer.offset())
