@@ -54,6 +54,10 @@ struct Exp {
 }
 
 impl Exp {
+    fn last_seq(&self) -> u64 {
+        self.seq + self.entries.len() as u64 - 1
+    }
+
     fn of(b: &WalBatch) -> Exp {
         Exp {
             seq: b.seq,
@@ -77,6 +81,9 @@ struct Model {
     epochs: Vec<(usize, Vec<Exp>)>,
     /// `(step, n)`: from that step on, the first `n` batches are acknowledged.
     acks: Vec<(usize, usize)>,
+    /// `(step, checkpoint)`: a purge through `checkpoint` began at that
+    /// step (from then on, batches at or below it may be gone).
+    purges: Vec<(usize, u64)>,
 }
 
 impl Model {
@@ -87,6 +94,16 @@ impl Model {
     fn ack(&mut self, step: usize) {
         let n = self.list().len();
         self.acks.push((step, n));
+    }
+
+    /// The highest checkpoint of the purges begun by step `k` (0: none).
+    fn purged_through(&self, k: usize) -> u64 {
+        self.purges
+            .iter()
+            .filter(|(s, _)| *s <= k)
+            .map(|p| p.1)
+            .max()
+            .unwrap_or(0)
     }
 
     /// The batches that may be on disk, and how many are acknowledged,
@@ -173,6 +190,7 @@ fn record(dir: &Path, seed: u64) -> (SimDir, Model) {
     let mut model = Model {
         epochs: vec![(0, Vec::new())],
         acks: Vec::new(),
+        purges: Vec::new(),
     };
     let o = || sim.attach(opts(RecoveryMode::TolerateTail));
 
@@ -298,27 +316,46 @@ fn check_state(
     state.materialise(d).unwrap();
     let ctx = || format!("{what}, step {k}, {mode}, state [{}]", state.desc);
 
-    // W1/W2/W8: open succeeds and replays an in-order prefix of what was
-    // appended holding every acknowledged batch.
+    // W1/W2/W8 (W10 after a purge): open succeeds and replays, in order,
+    // the batches appended from some start on: before the start only
+    // batches a purge begun before the crash covers; at least through the
+    // last acknowledged one.
     let mut got = Vec::new();
     let mut wal = Wal::open_with(d, opts(mode), |b| got.push(Exp::of(b)))
         .unwrap_or_else(|e| panic!("{}: open failed: {e}", ctx()));
     t.recoveries += 1;
+    let start = match got.first() {
+        Some(first) => list.iter().position(|b| b == first).unwrap_or_else(|| {
+            panic!("{}: replayed batch {} was never appended", ctx(), first.seq)
+        }),
+        None => list.iter().take_while(|b| b.seq < wal.next_seq()).count(),
+    };
+    let purged = model.purged_through(k);
     assert!(
-        got.len() <= list.len() && got[..] == list[..got.len()],
-        "{}: replayed batches are not a prefix of those appended: {:?}",
+        list[..start].iter().all(|b| b.last_seq() <= purged),
+        "{}: batches {:?} missing at the start, purge checkpoint {purged}",
+        ctx(),
+        list[..start].iter().map(|b| b.seq).collect::<Vec<_>>()
+    );
+    assert!(
+        start + got.len() <= list.len() && got[..] == list[start..start + got.len()],
+        "{}: replayed batches are not a run of those appended: {:?}",
         ctx(),
         got.iter().map(|b| b.seq).collect::<Vec<_>>()
     );
     assert!(
-        got.len() >= acked,
-        "{}: {} batches replayed, {acked} acknowledged",
+        start + got.len() >= acked,
+        "{}: {} batches replayed from #{start}, {acked} acknowledged",
         ctx(),
         got.len()
     );
     t.acked += acked;
     t.recovered += got.len();
-    let next = got.last().map_or(1, |b| b.seq + b.entries.len() as u64);
+    let next = match (got.last(), start) {
+        (Some(b), _) => b.last_seq() + 1,
+        (None, 0) => 1,
+        (None, s) => list[s - 1].last_seq() + 1,
+    };
     assert_eq!(wal.next_seq(), next, "{}", ctx());
 
     // Recovery after recovery.
@@ -474,6 +511,7 @@ fn process_dies_between_seal_and_its_fsync_reopen_syncs_the_sealed_file() {
     let mut model = Model {
         epochs: vec![(0, Vec::new())],
         acks: Vec::new(),
+        purges: Vec::new(),
     };
     let mut wal = Wal::open(d, o()).unwrap();
     for i in 0..3u64 {
