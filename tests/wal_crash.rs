@@ -72,7 +72,7 @@ impl Exp {
 }
 
 /// What the workload appended and what was acknowledged, by step.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Model {
     /// `(first step, batches)`: the batches that may be on disk from that
     /// step on. A process crash loses the staged, never written batches:
@@ -84,6 +84,23 @@ struct Model {
     /// `(step, checkpoint)`: a purge through `checkpoint` began at that
     /// step (from then on, batches at or below it may be gone).
     purges: Vec<(usize, u64)>,
+    /// The options of the workload's WAL (given a mode): the recoveries
+    /// use the same.
+    opts: Opts,
+}
+
+/// A workload's options, given the recovery mode.
+type Opts = fn(RecoveryMode) -> WalOptions;
+
+impl Default for Model {
+    fn default() -> Self {
+        Model {
+            epochs: vec![(0, Vec::new())],
+            acks: Vec::new(),
+            purges: Vec::new(),
+            opts,
+        }
+    }
 }
 
 impl Model {
@@ -187,11 +204,7 @@ fn batch_entries(b: &Batch, seq: u64) -> Vec<Vec<u8>> {
 fn record(dir: &Path, seed: u64) -> (SimDir, Model) {
     let sim = SimDir::new();
     let mut rng = Rng::new(seed);
-    let mut model = Model {
-        epochs: vec![(0, Vec::new())],
-        acks: Vec::new(),
-        purges: Vec::new(),
-    };
+    let mut model = Model::default();
     let o = || sim.attach(opts(RecoveryMode::TolerateTail));
 
     // A new WAL: 000001.log created; appends, syncs, rotations; close.
@@ -321,6 +334,7 @@ fn check_state(
     // batches a purge begun before the crash covers; at least through the
     // last acknowledged one.
     let mut got = Vec::new();
+    let opts = model.opts;
     let mut wal = Wal::open_with(d, opts(mode), |b| got.push(Exp::of(b)))
         .unwrap_or_else(|e| panic!("{}: open failed: {e}", ctx()));
     t.recoveries += 1;
@@ -400,11 +414,20 @@ fn check_state(
     }
 }
 
+/// A workload: runs on the directory with the seed, recording.
+type Workload = fn(&Path, u64) -> (SimDir, Model);
+
 /// Crashes the workload of `seed` at every step, checking up to `budget`
 /// states per step.
 fn crash_every_step(seed: u64, budget: usize, t: &mut Tally) {
+    crash_every_step_of(record, seed, budget, t)
+}
+
+/// Crashes `workload` of `seed` at every step, checking up to `budget`
+/// states per step.
+fn crash_every_step_of(workload: Workload, seed: u64, budget: usize, t: &mut Tally) {
     let run_dir = tempfile::tempdir_in(scratch_root()).unwrap();
-    let (sim, model) = record(run_dir.path(), seed);
+    let (sim, model) = workload(run_dir.path(), seed);
     let steps = sim.steps();
     if std::env::var_os("BLOCKLOG_WAL_CRASH_PRINT").is_some() {
         for (i, s) in steps.iter().enumerate() {
@@ -508,11 +531,7 @@ fn process_dies_between_seal_and_its_fsync_reopen_syncs_the_sealed_file() {
     let d = run_dir.path();
     let sim = SimDir::new();
     let o = || sim.attach(opts(RecoveryMode::TolerateTail));
-    let mut model = Model {
-        epochs: vec![(0, Vec::new())],
-        acks: Vec::new(),
-        purges: Vec::new(),
-    };
+    let mut model = Model::default();
     let mut wal = Wal::open(d, o()).unwrap();
     for i in 0..3u64 {
         let mut b = Batch::new();
