@@ -163,6 +163,21 @@ struct Rec {
     kill_after: Option<usize>,
     /// The simulated process is dead: every write and sync fails.
     dead: bool,
+    /// How unsynced directory entry operations survive a crash.
+    order: EntryOrder,
+}
+
+/// How the directory entry operations made since the last directory fsync
+/// survive a crash.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum EntryOrder {
+    /// Per name, a prefix of its operations, independently of other names
+    /// (what POSIX promises: nothing, until the directory is fsynced).
+    #[default]
+    PerName,
+    /// A prefix of all of them, in order (a file system whose metadata
+    /// journal commits operations in order, as ext4 and XFS do in practice).
+    Ordered,
 }
 
 /// The recorder of one WAL run (shared by the observer and the sinks).
@@ -353,6 +368,12 @@ impl SimDir {
         }
     }
 
+    /// Sets how unsynced directory entry operations survive ([`EntryOrder`];
+    /// per name by default).
+    pub fn entry_order(&self, order: EntryOrder) {
+        self.lock().order = order;
+    }
+
     /// Arms a process crash in the middle of a write: the next write call
     /// reaches the file with at most `bytes` of its bytes (a short write),
     /// then every write and sync fails with EIO (the WAL is poisoned), as
@@ -429,8 +450,11 @@ impl SimDir {
     /// everything did) and a selection drawn with `rng`, without
     /// duplicates. Also returns the size of the full product.
     pub fn states(&self, k: usize, budget: usize, rng: &mut Rng) -> (Vec<CrashState>, Sizes) {
-        let steps = self.lock().steps[..k].to_vec();
-        let (names, files) = choices(&steps, rng);
+        let (steps, order) = {
+            let r = self.lock();
+            (r.steps[..k].to_vec(), r.order)
+        };
+        let (names, files) = choices(&steps, order, rng);
         let mut product: u128 = 1;
         for n in &names {
             product = product.saturating_mul(n.options.len() as u128);
@@ -594,7 +618,11 @@ fn build(names: &[NameChoices], files: &[FileChoices], pick: &[usize]) -> CrashS
 
 /// The choices of every name group and every file reachable from one,
 /// after `steps`.
-fn choices(steps: &[Step], rng: &mut Rng) -> (Vec<NameChoices>, Vec<FileChoices>) {
+fn choices(
+    steps: &[Step],
+    order: EntryOrder,
+    rng: &mut Rng,
+) -> (Vec<NameChoices>, Vec<FileChoices>) {
     // Directory entries: durable through the last directory fsync.
     let last_dir_sync = steps.iter().rposition(|s| *s == Step::SyncDir);
     let mut durable: BTreeMap<Name, u64> = BTreeMap::new();
@@ -621,8 +649,13 @@ fn choices(steps: &[Step], rng: &mut Rng) -> (Vec<NameChoices>, Vec<FileChoices>
     for n in durable.keys() {
         root(&mut group, *n);
     }
+    // Ordered: every pending operation in one group (a global prefix).
+    let first = pending.first().map(|op| op.names()[0]);
     for op in &pending {
-        let ns = op.names();
+        let mut ns = op.names();
+        if let (EntryOrder::Ordered, Some(f)) = (order, first) {
+            ns.insert(0, f);
+        }
         let r0 = root(&mut group, ns[0]);
         for n in &ns[1..] {
             let r = root(&mut group, *n);
@@ -988,5 +1021,39 @@ mod tests {
                 assert_eq!(d, &vec![5; 4], "{}", s.desc);
             }
         }
+    }
+
+    #[test]
+    fn ordered_entries_survive_as_one_prefix() {
+        let sim = SimDir::new();
+        steps_of(
+            &sim,
+            vec![
+                Step::Create {
+                    number: 1,
+                    inode: 1,
+                },
+                Step::Create {
+                    number: 2,
+                    inode: 2,
+                },
+            ],
+        );
+        let mut rng = Rng::new(4);
+        let shapes = |sim: &SimDir, rng: &mut Rng| -> Vec<Vec<u64>> {
+            let (states, _) = sim.states(2, 100, rng);
+            let mut v: Vec<Vec<u64>> = states
+                .iter()
+                .map(|s| s.files.keys().copied().collect())
+                .collect();
+            v.sort();
+            v
+        };
+        assert_eq!(
+            shapes(&sim, &mut rng),
+            [vec![], vec![1], vec![1, 2], vec![2]]
+        );
+        sim.entry_order(EntryOrder::Ordered);
+        assert_eq!(shapes(&sim, &mut rng), [vec![], vec![1], vec![1, 2]]);
     }
 }
