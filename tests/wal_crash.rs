@@ -765,3 +765,137 @@ fn torn_write_of_unsynced_tail_after_the_last_synced_marker_is_dropped() {
     }
     assert_eq!(cases, 10);
 }
+
+fn purge_opts(mode: RecoveryMode) -> WalOptions {
+    opts(mode).recycle(2).preallocate(MAX_FILE)
+}
+
+/// Purges through the sequence of a random acknowledged batch; records it.
+fn purge(wal: &mut Wal, rng: &mut Rng, sim: &SimDir, model: &mut Model) {
+    let last = wal.next_seq() - 1;
+    if last == 0 {
+        return;
+    }
+    let cp = rng.range(1, last as usize) as u64;
+    model.purges.push((sim.len(), cp));
+    let dropped = wal.purge_through(cp).expect("purge");
+    // A purge that drops files syncs every batch appended first (one that
+    // drops none writes nothing).
+    if !dropped.is_empty() {
+        model.ack(sim.len());
+    }
+}
+
+/// The purge workload: recycling (a pool of 2 free files) and preallocated
+/// files; appends with rotations, purges (files renamed to free files or
+/// unlinked), rotations that reuse free files, a process crash mid-write
+/// and the reopen after it, a purge interrupted by a process crash (the
+/// next open finishes it).
+fn record_purge(dir: &Path, seed: u64) -> (SimDir, Model) {
+    let sim = SimDir::new();
+    let mut rng = Rng::new(seed);
+    let mut model = Model {
+        opts: purge_opts,
+        ..Model::default()
+    };
+    let o = || sim.attach(purge_opts(RecoveryMode::TolerateTail));
+    let (mut wal, got) = replayed(dir, o());
+    assert!(got.is_empty());
+    appends(&mut wal, rng.range(8, 12), &mut rng, &sim, &mut model);
+    purge(&mut wal, &mut rng, &sim, &mut model);
+    appends(&mut wal, rng.range(8, 12), &mut rng, &sim, &mut model);
+    purge(&mut wal, &mut rng, &sim, &mut model);
+    appends(&mut wal, rng.range(4, 8), &mut rng, &sim, &mut model);
+    wal.close().expect("close");
+    model.ack(sim.len());
+
+    // Reopen; appends reusing free files; a purge killed mid-way.
+    let (mut wal, got) = replayed(dir, o());
+    let (list, _) = model.at(sim.len());
+    assert!(list.ends_with(&got), "workload: reopen after close");
+    model.ack(sim.len());
+    appends(&mut wal, rng.range(6, 10), &mut rng, &sim, &mut model);
+    wal.sync().expect("sync");
+    model.ack(sim.len());
+    let last = wal.next_seq() - 1;
+    let cp = rng.range(last as usize / 2, last as usize) as u64;
+    model.purges.push((sim.len(), cp));
+    // The purge marker's write goes through; the process dies before its
+    // fdatasync or just after (the renames / unlinks then never happen).
+    sim.kill_in_next_write(usize::MAX);
+    let _ = wal.purge_through(cp);
+    drop(wal);
+    sim.revive();
+    let start = sim.len();
+    let (wal, got) = replayed(dir, o());
+    let (list, acked) = model.at(start);
+    let s = list
+        .iter()
+        .position(|b| Some(b) == got.first())
+        .unwrap_or(list.len());
+    assert!(
+        s + got.len() >= acked,
+        "workload: acknowledged batches lost"
+    );
+    let mut kept = list[..s].to_vec();
+    kept.extend(got);
+    model.epochs.push((start, kept));
+    model.ack(sim.len());
+    drop(wal);
+    let (mut wal, _) = replayed(dir, o());
+    appends(&mut wal, rng.range(6, 10), &mut rng, &sim, &mut model);
+    wal.close().expect("close");
+    model.ack(sim.len());
+    (sim, model)
+}
+
+/// The purge workload on a file system whose metadata journal commits
+/// directory operations in order (ext4, XFS in practice).
+fn record_purge_ordered(dir: &Path, seed: u64) -> (SimDir, Model) {
+    let (sim, model) = record_purge(dir, seed);
+    sim.entry_order(blocklog_testkit::simdir::EntryOrder::Ordered);
+    (sim, model)
+}
+
+// W1, W2, W8, W10 with purge, recycling and preallocation: every step of
+// the purge workload, every state, directory operations surviving in order.
+#[test]
+fn wal_crash_every_step_purge_recycle_quick() {
+    let mut t = Tally::default();
+    let first = env_u64("BLOCKLOG_WAL_CRASH_SEED", 11);
+    for seed in first..first + 3 {
+        crash_every_step_of(record_purge_ordered, seed, 64, &mut t);
+    }
+    println!("wal crash purge quick: {t:?}");
+    assert!(t.points > 300, "{t:?}");
+}
+
+// The larger run of .ci/post-fuzz.sh for the purge workload.
+#[test]
+#[ignore = "slow: run by .ci/post-fuzz.sh"]
+fn wal_crash_every_step_purge_recycle_full() {
+    let mut t = Tally::default();
+    let first = env_u64("BLOCKLOG_WAL_CRASH_SEED", 11);
+    let seeds = env_u64("BLOCKLOG_WAL_CRASH_SEEDS", 24) / 2;
+    let budget = env_u64("BLOCKLOG_WAL_CRASH_BUDGET", 256) as usize;
+    for seed in first..first + seeds {
+        crash_every_step_of(record_purge_ordered, seed, budget, &mut t);
+    }
+    println!("wal crash purge full: {t:?}");
+}
+
+// W5 vs W10 under POSIX's promise (each name's entry operations survive
+// independently until the directory is fsynced): a purge unlinks or renames
+// files lowest first and fsyncs the directory once at the end, so a crash
+// can keep a lower file and lose a higher one's entry: "files 3 to 3
+// missing before file 4", which tolerate-tail refuses (open fails). Fails
+// today (seed 11, step 104): purge needs a directory fsync between the
+// files, or recovery must accept files missing below the newest purge
+// marker's checkpoint.
+#[test]
+#[ignore = "fails: purge relies on ordered directory operations (see above)"]
+fn wal_crash_every_step_purge_recycle_posix_unordered_entries() {
+    let mut t = Tally::default();
+    crash_every_step_of(record_purge, 11, 64, &mut t);
+    println!("wal crash purge posix: {t:?}");
+}

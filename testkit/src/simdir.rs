@@ -279,12 +279,18 @@ impl SimDir {
                 Step::Remove { number }
             }
             DirOp::SyncDir => Step::SyncDir,
-            // Extension point: purge, recycling and preallocation add
-            // operations; map them here onto the model's own steps:
-            //   Free(n)              => self.rename_in(&mut r, Name::Log(n), Name::Free(n))
-            //   Reuse { free, number } => rename Name::Free(free) to Name::Log(number)
-            //   RemoveFree(n)        => Step::RemoveName { name: Name::Free(n) }
-            //   Preallocate(n, len)  => Self::preallocate_in(&mut r, n, len)
+            // Purge, recycling and preallocation (wal-purge).
+            DirOp::Free(n) => return Self::rename_in(&mut r, Name::Log(n), Name::Free(n)),
+            DirOp::Reuse { free, number } => {
+                return Self::rename_in(&mut r, Name::Free(free), Name::Log(number))
+            }
+            DirOp::RemoveFree(n) => {
+                r.live.remove(&Name::Free(n));
+                Step::RemoveName {
+                    name: Name::Free(n),
+                }
+            }
+            DirOp::Preallocate(n, len) => return Self::preallocate_in(&mut r, n, len),
             other => {
                 return Err(io::Error::other(format!(
                     "simdir: directory operation {other:?} is not modelled"
