@@ -18,7 +18,7 @@ pub mod writer;
 pub use batch::{Batch, BatchHeader};
 pub use marker::Marker;
 pub use recover::{
-    DropReason, Dropped, FileReport, Gap, GapCause, Problem, Recovery, WalBatch, WalEvent,
-    WalReader,
+    DropReason, Dropped, FileReport, Flavour, Gap, GapCause, Problem, Recovery, WalBatch, WalEvent,
+    WalReadOptions, WalReader,
 };
 pub use writer::{Wal, WalOptions, WalSink};
