@@ -25,6 +25,7 @@ use crate::waldir;
 /// Reads a user's WAL directory in every mode of [`MODES`] and judges the
 /// reads.
 fn dir_rows(path: &Path) -> Result<Vec<Row>, CliError> {
+    waldir::has_wal_files(path)?;
     let mut reads = Vec::new();
     for column in wal_columns(false) {
         let (keys, verdict) = read_wal_dir(path, column)

@@ -35,6 +35,21 @@ pub fn file_only(read: &ReadArgs, path: &Path) -> Result<(), CliError> {
     }
 }
 
+/// Refuses a directory holding no WAL file (`NNNNNN.log`): it is not a
+/// WAL directory (most likely the wrong one), which reading would show as
+/// an empty, clean log.
+pub fn has_wal_files(path: &Path) -> Result<(), CliError> {
+    let files = dir::list(path)
+        .map_err(|e| CliError::usage(format!("cannot read {}: {e}", path.display())))?;
+    if files.is_empty() {
+        return Err(CliError::usage(format!(
+            "cannot read {}: a directory without WAL files (NNNNNN.log)",
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
 /// Opens the reader of a directory as the command line says; options that
 /// only mean something for one file are usage errors.
 fn open(
@@ -57,6 +72,7 @@ fn open(
             refused.join(", ")
         )));
     }
+    has_wal_files(path)?;
     let opts = WalOptions::new().mode(read.mode);
     let how = WalReadOptions::new()
         .flavour(read.wal.unwrap_or(Flavour::Detect))
@@ -175,7 +191,8 @@ fn batch_text(b: &WalBatch) -> String {
         b.seq,
         match b.count {
             1 => String::new(),
-            n => format!(" (+{n} entries)"),
+            0 => " (no entry)".to_string(),
+            _ => format!("-{}", b.last_seq()),
         },
         preview(b.payload.get(12..).unwrap_or_default(), 40)
     )

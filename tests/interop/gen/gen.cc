@@ -18,7 +18,10 @@
 //                                   several WAL files (numbers not
 //                                   consecutive, the oldest purged); prints
 //                                   "batch FILE SEQ COUNT" per batch still in
-//                                   a WAL file, "purged N", "wal FILE" each
+//                                   a WAL file, "purged N", "wal FILE" each;
+//                                   with recycle also DIR.open, a copy taken
+//                                   before Close (which trims the reused
+//                                   file): its stale tail is still there
 
 #include <leveldb/db.h>
 #include <leveldb/write_batch.h>
@@ -1362,7 +1365,10 @@ static int cmd_dump(int argc, char** argv) {
 // database of several families recycles WALs): each flush makes the
 // previous WAL obsolete, kept to be reused; the next switch renames it to
 // the new number and writes over it, its stale records behind the new
-// ones. Each batch's WAL file is the newest one when it is written.
+// ones; the last round writes less than the file held, and DIR.open is a
+// copy of the directory taken before Close, as a crash would leave it,
+// since Close trims the file). Each batch's WAL file is the newest one
+// when it is written.
 static int cmd_waldir(int argc, char** argv) {
   if (argc < 3 || argc > 4 || (argc == 4 && std::string(argv[3]) != "recycle"))
     die("usage: gen waldir DIR [recycle]");
@@ -1424,8 +1430,9 @@ static int cmd_waldir(int argc, char** argv) {
     write(30); flush(h[0]); note();
     write(30); flush(h[0]); note();
   }
-  write(30);
+  write(recycle ? 8 : 30);
   note();
+  if (recycle) copy_dir_flat(dir, dir.string() + ".open");
   for (auto* c : h) db->DestroyColumnFamilyHandle(c);
   st = db->Close();
   if (!st.ok()) die("close: " + st.ToString());
