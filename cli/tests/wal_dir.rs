@@ -111,7 +111,8 @@ fn four_files_file_two_damaged_mid_way_dump_json_per_mode() {
     let (dir, s) = four_files();
     let victim = &s.batches[74];
     // (mode, exit status, outcome, seq ranges, gaps, last seq)
-    let cases: [(&str, i32, &str, &[(u64, u64)], u64, u64); 4] = [
+    type Case<'a> = (&'a str, i32, &'a str, &'a [(u64, u64)], u64, u64);
+    let cases: [Case; 4] = [
         ("tolerate-tail", 1, "error", &[(1, 74)], 0, 74),
         ("absolute", 1, "error", &[(1, 74)], 0, 74),
         ("point-in-time", 0, "stopped", &[(1, 74)], 0, 74),
