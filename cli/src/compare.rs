@@ -193,7 +193,7 @@ fn sequences_note(rows: &[Row]) -> String {
         })
         .collect();
     format!(
-        "{} returned sequence numbers: {}.",
+        "{}, the sequence numbers each reader returned: {}.",
         rows.first().map_or("", |r| r.source.as_str()),
         parts.join("; ")
     )

@@ -22,6 +22,13 @@ const MAX_LISTED: usize = 20;
 pub fn run(o: &VerifyArgs) -> Result<u8, CliError> {
     if let Some(path) = &o.map {
         ImageFormat::of(path)?;
+        // Before anything is read or drawn: a map is of files.
+        if let Some(dir) = o.files.iter().find(|f| waldir::is_dir(f)) {
+            return Err(CliError::usage(format!(
+                "{} is a WAL directory: --map applies to files only",
+                dir.display()
+            )));
+        }
     }
     let mut out = BufWriter::new(io::stdout().lock());
     let mut status = EXIT_OK;

@@ -292,7 +292,7 @@ pub fn dump(a: &DumpArgs) -> Result<u8, CliError> {
 /// `verify DIR`: one summary line per file, the gaps, the verdict; returns
 /// the exit status (1 when the mode refuses the directory).
 pub fn verify(o: &VerifyArgs, path: &Path, out: &mut impl Write) -> Result<u8, CliError> {
-    let reader = open(&o.read, path, &[("--map", o.map.is_some())])?;
+    let reader = open(&o.read, path, &[])?;
     let w = stdout_error;
     writeln!(out, "{}: {}", path.display(), heading(&reader, &o.read)).map_err(w)?;
     let mut items = Vec::new();

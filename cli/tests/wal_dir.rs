@@ -643,16 +643,18 @@ fn compare_on_a_wal_directory_reads_it_in_every_mode() {
 fn options_for_one_file_are_usage_errors_on_a_directory() {
     let (dir, _) = four_files();
     let path = dir.path().to_str().unwrap();
+    let map = dir.path().join("m.svg").to_str().unwrap().to_string();
     for args in [
         vec!["dump", "--follow", path],
         vec!["dump", "--start-offset", "10", path],
         vec!["dump", "--log-number", "3", path],
-        vec!["verify", "--map", "m.svg", path],
+        vec!["verify", "--map", &map, path],
     ] {
         let o = blocklog(&args);
         assert_eq!(code(&o), 2, "{args:?}");
         assert!(stderr(&o).contains("is a WAL directory"), "{}", stderr(&o));
     }
+    assert!(!Path::new(&map).exists(), "nothing drawn");
     let file = dir.path().join("000001.log");
     let o = blocklog(&["dump", "--wal", "foreign", file.to_str().unwrap()]);
     assert_eq!(code(&o), 2);
