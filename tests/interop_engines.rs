@@ -21,27 +21,6 @@ use blocklog::{Writer, WriterOptions};
 use blocklog_testkit::encoding::*;
 use blocklog_testkit::interop::*;
 
-/// The generator, or `None` (with a message) when it is not built.
-fn gen() -> Option<PathBuf> {
-    let path = match std::env::var_os("BLOCKLOG_INTEROP_GEN") {
-        Some(p) => PathBuf::from(p),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/gen/out/gen"),
-    };
-    if path.is_file() {
-        return Some(path);
-    }
-    let msg = format!(
-        "the interop generator is not at {} : run tests/interop/gen/generate.sh build \
-         (installs LevelDB and RocksDB with apt-get) or set BLOCKLOG_INTEROP_GEN",
-        path.display()
-    );
-    if std::env::var_os("CI").is_some() {
-        panic!("CI: {msg}");
-    }
-    eprintln!("SKIPPED: {msg}");
-    None
-}
-
 /// A deterministic workload: batches of puts and deletes.
 struct Workload {
     batches: Vec<Batch>,
@@ -262,7 +241,7 @@ fn assert_spans_blocks(log: &[u8]) {
 
 #[test]
 fn leveldb_replays_our_legacy_log() {
-    let Some(gen) = gen() else { return };
+    let Some(gen) = generator() else { return };
     let root = tempfile::tempdir().unwrap();
     let (tmpl, wal, _) = template(&gen, "leveldb", root.path());
     let w = Workload::new(1, 1, false);
@@ -276,7 +255,7 @@ fn leveldb_replays_our_legacy_log() {
 
 #[test]
 fn rocksdb_replays_our_legacy_log_in_every_mode() {
-    let Some(gen) = gen() else { return };
+    let Some(gen) = generator() else { return };
     let root = tempfile::tempdir().unwrap();
     let (tmpl, wal, _) = template(&gen, "rocksdb", root.path());
     let w = Workload::new(2, 1, false);
@@ -290,7 +269,7 @@ fn rocksdb_replays_our_legacy_log_in_every_mode() {
 
 #[test]
 fn rocksdb_replays_our_recyclable_log_in_every_mode() {
-    let Some(gen) = gen() else { return };
+    let Some(gen) = generator() else { return };
     let root = tempfile::tempdir().unwrap();
     let (tmpl, wal, number) = template(&gen, "rocksdb-recycle", root.path());
     let w = Workload::new(3, 1, false);
@@ -316,7 +295,7 @@ fn rocksdb_replays_our_log_appended_after_a_reopen() {
     // A log written in two sessions (`append_at`), as after a restart of
     // the writing process: the second session pads and continues the
     // block structure where the first one stopped.
-    let Some(gen) = gen() else { return };
+    let Some(gen) = generator() else { return };
     let root = tempfile::tempdir().unwrap();
     let (tmpl, wal, number) = template(&gen, "rocksdb", root.path());
     let w = Workload::new(4, 1000, false);
@@ -372,7 +351,7 @@ fn has_middle_fragment(log: &[u8]) -> bool {
 #[test]
 fn rocksdb_replays_a_zstd_log_we_wrote() {
     use blocklog::format::{encode_header, RecordType};
-    let Some(gen) = gen() else { return };
+    let Some(gen) = generator() else { return };
     let root = tempfile::tempdir().unwrap();
     let (tmpl, wal, _) = template(&gen, "rocksdb", root.path());
     let w = Workload::new(5, 1, true);
@@ -489,7 +468,7 @@ fn place_wal_dir(wal: &Path, db: &Path, db_wal_name: &str) {
 // signed char, so 0xF1 prints as 4294967281 (0xFFFFFFF1).
 #[test]
 fn rocksdb_7_8_log_reader_returns_our_batches_and_reports_every_marker_as_unknown_type() {
-    let Some(_gen) = gen() else { return };
+    let Some(_gen) = generator() else { return };
     rocksdb_version();
     let tmp = tempfile::tempdir().unwrap();
     let w = tmp.path();
@@ -557,7 +536,7 @@ fn rocksdb_7_8_log_reader_returns_our_batches_and_reports_every_marker_as_unknow
 // database then holds exactly the puts' final state.
 #[test]
 fn rocksdb_7_8_db_open_replays_our_wal_directory_only_when_skipping_corrupted_records() {
-    let Some(gen) = gen() else { return };
+    let Some(gen) = generator() else { return };
     rocksdb_version();
     let root = tempfile::tempdir().unwrap();
     let (tmpl, db_wal, _) = template(&gen, "rocksdb", root.path());
@@ -602,7 +581,7 @@ fn rocksdb_7_8_db_open_replays_our_wal_directory_only_when_skipping_corrupted_re
 // records: "unknown WriteBatch tag", ignored).
 #[test]
 fn leveldb_reports_our_markers_as_unknown_record_type_and_cannot_replay_our_batches() {
-    let Some(gen) = gen() else { return };
+    let Some(gen) = generator() else { return };
     let root = tempfile::tempdir().unwrap();
     let (tmpl, db_wal, _) = template(&gen, "leveldb", root.path());
     let w = root.path().join("wal");

@@ -6,6 +6,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use blocklog::wal::Flavour;
 use blocklog::{LogFormat, RecoveryMode, Resync};
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -85,6 +86,19 @@ fn format_parser() -> impl TypedValueParser<Value = LogFormat> {
     .try_map(|s| s.parse::<LogFormat>())
 }
 
+/// Parses a WAL flavour name with `Flavour::from_str`.
+fn flavour_parser() -> impl TypedValueParser<Value = Flavour> {
+    PossibleValuesParser::new([
+        PossibleValue::new(Flavour::Detect.as_str())
+            .help("blocklog's when a file starts with blocklog's predecessor record, else foreign"),
+        PossibleValue::new(Flavour::Blocklog.as_str())
+            .help("Written by blocklog::wal::Wal: markers, seals, consecutive file numbers"),
+        PossibleValue::new(Flavour::Foreign.as_str())
+            .help("Another writer's (RocksDB's WAL files): sequence numbers checked, nothing else"),
+    ])
+    .try_map(|s| s.parse::<Flavour>())
+}
+
 /// How to read a log: the options of every reading command (`dump`,
 /// `verify`, `recover`).
 #[derive(Debug, Clone, Args)]
@@ -103,6 +117,9 @@ pub struct ReadArgs {
     /// Where reading resumes after damage that breaks framing.
     #[arg(long, default_value = "block", value_name = "HOW", value_parser = resync_parser())]
     pub resync: Resync,
+    /// A WAL directory only: what its files are [default: detect].
+    #[arg(long, value_name = "F", value_parser = flavour_parser())]
+    pub wal: Option<Flavour>,
 }
 
 /// `blocklog dump`.
@@ -126,7 +143,8 @@ pub struct DumpArgs {
     /// and the end line, and exit.
     #[arg(long, value_name = "SECS", requires = "follow", value_parser = parse_secs)]
     pub idle_exit: Option<Duration>,
-    /// The log file (`-`: standard input).
+    /// The log file (`-`: standard input), or a WAL directory (its
+    /// NNNNNN.log files, in numeric order).
     pub file: PathBuf,
 }
 
@@ -148,7 +166,7 @@ pub struct VerifyArgs {
     /// labels and legend: FILE.svg or FILE.png.
     #[arg(long, value_name = "FILE.svg|FILE.png")]
     pub map: Option<PathBuf>,
-    /// The log files (`-`: standard input).
+    /// The log files (`-`: standard input) or WAL directories.
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
 }
@@ -202,7 +220,8 @@ pub struct CompareArgs {
     /// Also write each built-in scenario's log file into this directory.
     #[arg(long, value_name = "DIR")]
     pub save_scenarios: Option<PathBuf>,
-    /// Logs to compare the modes on, instead of the built-in scenarios.
+    /// Logs (or WAL directories) to compare the modes on, instead of the
+    /// built-in scenarios.
     pub files: Vec<PathBuf>,
 }
 

@@ -1,14 +1,17 @@
 //! `blocklog compare`: the recovery modes side by side, on built-in
-//! corruption scenarios or on the user's files.
+//! corruption scenarios or on the user's files and WAL directories.
 
 use std::fs;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
 use blocklog::{Event, Outcome};
-use blocklog_testkit::judge::{judge_file, scenario_rows, ModeRead, ModeSpec, Row, MODES};
+use blocklog_testkit::judge::{
+    judge_file, judge_wal_dir, read_wal_dir, scenario_rows, wal_columns, wal_scenario_rows, Column,
+    ModeRead, ModeSpec, Row, MODES,
+};
 use blocklog_testkit::read::read_all;
-use blocklog_testkit::scenarios::{self, Scenario, MISSING_SCENARIOS};
+use blocklog_testkit::scenarios::{self, Scenario, WalScenario};
 use serde_json::Value;
 
 use crate::args::{CompareArgs, Format};
@@ -17,9 +20,27 @@ use crate::error::{stdout_error, CliError, EXIT_OK, EXIT_USAGE};
 use crate::input::{open_input, shown, Settings};
 use crate::plot::ImageFormat;
 use crate::text::json_object;
+use crate::waldir;
 
-/// Reads a user's file in every mode of [`MODES`] and judges the reads.
+/// Reads a user's WAL directory in every mode of [`MODES`] and judges the
+/// reads.
+fn dir_rows(path: &Path) -> Result<Vec<Row>, CliError> {
+    waldir::has_wal_files(path)?;
+    let mut reads = Vec::new();
+    for column in wal_columns(false) {
+        let (keys, verdict) = read_wal_dir(path, column)
+            .map_err(|e| CliError::usage(format!("cannot read {}: {e}", path.display())))?;
+        reads.push((column, keys, verdict));
+    }
+    Ok(judge_wal_dir(&path.display().to_string(), reads))
+}
+
+/// Reads a user's file in every mode of [`MODES`] and judges the reads
+/// (a directory: [`dir_rows`]).
 fn file_rows(path: &Path) -> Result<Vec<Row>, CliError> {
+    if waldir::is_dir(path) {
+        return dir_rows(path);
+    }
     // Opened once: every mode reads the same handle (or, for a stream, the
     // same bytes in memory).
     let input = open_input(path)?.rereadable(path)?;
@@ -61,8 +82,10 @@ pub fn run(o: &CompareArgs) -> Result<u8, CliError> {
     let mut unreadable: Vec<(String, String)> = Vec::new();
     let (rows, notes, seed) = if o.files.is_empty() {
         let scenarios = scenarios::all(o.seed);
+        let wal = scenarios::wal_scenario(o.seed)
+            .map_err(|e| CliError::usage(format!("cannot build the WAL scenario: {e}")))?;
         if let Some(dir) = &o.save_scenarios {
-            save(dir, &scenarios)?;
+            save(dir, &scenarios, &wal)?;
         }
         let mut notes = scenario_notes(o.seed);
         notes.extend(
@@ -70,7 +93,12 @@ pub fn run(o: &CompareArgs) -> Result<u8, CliError> {
                 .iter()
                 .map(|s| format!("{}: {}.", s.name, s.description)),
         );
-        (scenario_rows(&scenarios), notes, Some(o.seed))
+        notes.push(format!("{}: {}.", wal.name, wal.description));
+        let mut rows = scenario_rows(&scenarios);
+        let wal_rows = wal_rows(&wal)?;
+        notes.push(sequences_note(&wal_rows));
+        rows.extend(wal_rows);
+        (rows, notes, Some(o.seed))
     } else {
         if o.save_scenarios.is_some() {
             return Err(CliError::usage(
@@ -121,18 +149,54 @@ pub fn run(o: &CompareArgs) -> Result<u8, CliError> {
     })
 }
 
-fn save(dir: &Path, scenarios: &[Scenario]) -> Result<(), CliError> {
-    fs::create_dir_all(dir).map_err(|e| CliError::io(dir, "create", &e))?;
-    for (i, s) in scenarios.iter().enumerate() {
-        let path = dir.join(scenario_file_name(i, s));
-        fs::write(&path, &s.bytes).map_err(|e| CliError::io(&path, "write", &e))?;
-    }
-    Ok(())
+/// The WAL scenario's rows: its files written into a temporary directory,
+/// read there in every column.
+fn wal_rows(wal: &WalScenario) -> Result<Vec<Row>, CliError> {
+    let tmp = tempfile::tempdir()
+        .map_err(|e| CliError::usage(format!("cannot create a temporary directory: {e}")))?;
+    wal.write_to(tmp.path())
+        .map_err(|e| CliError::io(tmp.path(), "write", &e))?;
+    wal_scenario_rows(wal, tmp.path())
+        .map_err(|e| CliError::usage(format!("cannot read the WAL scenario: {e}")))
 }
 
-/// The name `--save-scenarios` gives scenario `i`.
-pub fn scenario_file_name(i: usize, s: &Scenario) -> String {
-    format!("{:02}-{}.log", i + 1, s.name)
+fn save(dir: &Path, scenarios: &[Scenario], wal: &WalScenario) -> Result<(), CliError> {
+    fs::create_dir_all(dir).map_err(|e| CliError::io(dir, "create", &e))?;
+    for (i, s) in scenarios.iter().enumerate() {
+        let path = dir.join(scenario_file_name(i, s.name, ".log"));
+        fs::write(&path, &s.bytes).map_err(|e| CliError::io(&path, "write", &e))?;
+    }
+    let sub = dir.join(scenario_file_name(scenarios.len(), wal.name, ""));
+    fs::create_dir_all(&sub).map_err(|e| CliError::io(&sub, "create", &e))?;
+    wal.write_to(&sub)
+        .map_err(|e| CliError::io(&sub, "write", &e))
+}
+
+/// The name `--save-scenarios` gives scenario `i`: `01-clean.log`, ...,
+/// `13-four-files-file-2-damaged` (a directory).
+pub fn scenario_file_name(i: usize, name: &str, ext: &str) -> String {
+    format!("{:02}-{name}{ext}", i + 1)
+}
+
+/// What each column of the WAL scenario returned, as sequence ranges.
+fn sequences_note(rows: &[Row]) -> String {
+    let parts: Vec<String> = rows
+        .iter()
+        .filter_map(|r| {
+            let seq = r.seq.as_ref()?;
+            let gaps = match (seq.holes(), seq.gaps_reported) {
+                (0, 0) => String::new(),
+                (_, 0) => " (hole not reported)".to_string(),
+                (_, n) => format!(" ({n} gap{} reported)", if n == 1 { "" } else { "s" }),
+            };
+            Some(format!("{} {}{gaps}", r.column.label(), seq.ranges_text()))
+        })
+        .collect();
+    format!(
+        "{}, the sequence numbers each reader returned: {}.",
+        rows.first().map_or("", |r| r.source.as_str()),
+        parts.join("; ")
+    )
 }
 
 fn scenario_notes(seed: u64) -> Vec<String> {
@@ -147,7 +211,11 @@ fn scenario_notes(seed: u64) -> Vec<String> {
             "Scenarios are built from seeded random records (--seed {seed}); \
              --save-scenarios DIR writes their files."
         ),
-        MISSING_SCENARIOS.to_string(),
+        "four-files-file-2-damaged is a WAL directory written by blocklog::wal::Wal, read by \
+         its WalReader in each mode (batches for records); old-style reads each file alone to \
+         its first damage, silently, without sequence checks (the reader of shared/seeds); \
+         seq holes: whether the holes in the sequence numbers returned were reported as gaps."
+            .to_string(),
     ]
 }
 
@@ -158,6 +226,15 @@ fn file_notes() -> Vec<String> {
          records the mode did not return; reported: whether the mode reported damage."
             .to_string(),
     ]
+}
+
+fn holes_cell(r: &Row) -> &'static str {
+    match &r.seq {
+        None => "-",
+        Some(s) if s.holes() == 0 => "none",
+        Some(s) if s.gaps_reported > 0 => "reported",
+        Some(_) => "MISSED",
+    }
 }
 
 fn reported_cell(r: &Row) -> &'static str {
@@ -187,9 +264,12 @@ fn table(rows: &[Row], notes: &[String], markdown: bool) -> String {
         "lost",
         "foreign",
         "reported",
+        "seq holes",
         "outcome",
     ];
-    let numeric = [false, false, true, true, true, true, true, false, false];
+    let numeric = [
+        false, false, true, true, true, true, true, false, false, false,
+    ];
     let mut cells: Vec<Vec<String>> = Vec::new();
     let mut previous = None;
     for r in rows {
@@ -201,13 +281,14 @@ fn table(rows: &[Row], notes: &[String], markdown: bool) -> String {
             } else {
                 String::new()
             },
-            r.mode.label(),
+            r.column.label(),
             opt(r.written),
             r.intact.to_string(),
             r.recovered.to_string(),
             r.lost.to_string(),
             opt(r.foreign),
             reported_cell(r).to_string(),
+            holes_cell(r).to_string(),
             r.outcome.as_str().to_string(),
         ]);
     }
@@ -283,10 +364,22 @@ fn table(rows: &[Row], notes: &[String], markdown: bool) -> String {
 
 fn row_json(r: &Row) -> String {
     let opt = |v: Option<u64>| v.map_or(Value::Null, Value::from);
+    let (mode, resync) = match r.column {
+        Column::Mode(m) => (m.mode.as_str(), Value::from(m.resync.as_str())),
+        Column::OldStyle => ("old-style", Value::Null),
+    };
+    let sequences = r.seq.as_ref().map_or(Value::Null, |s| {
+        Value::from(
+            s.ranges
+                .iter()
+                .map(|&(a, b)| Value::from(vec![a, b]))
+                .collect::<Vec<_>>(),
+        )
+    });
     json_object(&[
         ("source", r.source.clone().into()),
-        ("mode", r.mode.mode.as_str().into()),
-        ("resync", r.mode.resync.as_str().into()),
+        ("mode", mode.into()),
+        ("resync", resync),
         ("written", opt(r.written)),
         ("intact", r.intact.into()),
         ("recovered", r.recovered.into()),
@@ -300,6 +393,11 @@ fn row_json(r: &Row) -> String {
         ("outcome", r.outcome.as_str().into()),
         ("dropped_bytes", r.dropped_bytes.into()),
         ("error", r.error.clone().map_or(Value::Null, Value::from)),
+        ("sequences", sequences),
+        (
+            "gaps_reported",
+            opt(r.seq.as_ref().map(|s| s.gaps_reported)),
+        ),
     ])
 }
 
@@ -340,7 +438,8 @@ fn json(
 
 fn chart_groups(rows: &[Row], scenarios: bool) -> (String, Vec<Group>) {
     let mut groups: Vec<Group> = Vec::new();
-    for r in rows {
+    // The chart's series are the modes: the old-style reader is in the table.
+    for r in rows.iter().filter(|r| matches!(r.column, Column::Mode(_))) {
         match groups.last_mut() {
             Some(g) if g.label == r.source => {
                 g.values.push(r.recovered);

@@ -5,7 +5,7 @@ use std::io::{self, BufWriter, Write};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use blocklog::{Event, Position, Summary};
+use blocklog::{Event, Outcome, Position, Summary};
 use blocklog_testkit::read::read_all;
 use serde_json::Value;
 
@@ -13,9 +13,14 @@ use crate::args::DumpArgs;
 use crate::error::{exit_status_for, stdout_error, CliError, EXIT_OK};
 use crate::input::{open_input, shown, Settings};
 use crate::text::{hex, input_size, json_object, preview};
+use crate::waldir;
 
 /// Runs `dump`; returns the exit status.
 pub fn run(a: &DumpArgs) -> Result<u8, CliError> {
+    if waldir::is_dir(&a.file) {
+        return waldir::dump(a);
+    }
+    waldir::file_only(&a.read, &a.file)?;
     let settings = Settings {
         initial_offset: a.start_offset,
         ..Settings::from_args(&a.read, &a.file)
@@ -182,35 +187,68 @@ fn follow(
     finish(a, &summary, error, out)
 }
 
+/// The fields of a `record` line (a directory's lines add theirs).
+pub fn record_fields(offset: u64, payload: &[u8]) -> Vec<(&'static str, Value)> {
+    vec![
+        ("kind", "record".into()),
+        ("offset", offset.into()),
+        ("length", payload.len().into()),
+        ("payload_hex", hex(payload).into()),
+    ]
+}
+
+/// The fields of a `dropped` line (a directory's lines add theirs).
+pub fn dropped_fields(
+    range: &std::ops::Range<u64>,
+    reason: &str,
+    tail: bool,
+) -> Vec<(&'static str, Value)> {
+    vec![
+        ("kind", "dropped".into()),
+        ("offset", range.start.into()),
+        ("length", (range.end - range.start).into()),
+        ("reason", reason.into()),
+        ("tail", tail.into()),
+    ]
+}
+
+/// The fields of the `end` line (a directory's adds its own).
+pub fn end_fields(
+    records: u64,
+    dropped_bytes: u64,
+    outcome: Outcome,
+    error: Option<&str>,
+) -> Vec<(&'static str, Value)> {
+    vec![
+        ("kind", "end".into()),
+        ("records", records.into()),
+        ("dropped_bytes", dropped_bytes.into()),
+        ("outcome", outcome.as_str().into()),
+        ("error", error.map_or(Value::Null, Value::from)),
+    ]
+}
+
 /// The JSON line of an event; benign regions have none (nothing was lost).
 pub fn json_event(event: &Event) -> Option<String> {
     match event {
-        Event::Record(r) => Some(json_object(&[
-            ("kind", "record".into()),
-            ("offset", r.offset.into()),
-            ("length", r.payload.len().into()),
-            ("payload_hex", hex(&r.payload).into()),
-        ])),
-        Event::Dropped(d) => Some(json_object(&[
-            ("kind", "dropped".into()),
-            ("offset", d.range.start.into()),
-            ("length", d.len().into()),
-            ("reason", d.reason.as_str().into()),
-            ("tail", (d.position == Position::Tail).into()),
-        ])),
+        Event::Record(r) => Some(json_object(&record_fields(r.offset, &r.payload))),
+        Event::Dropped(d) => Some(json_object(&dropped_fields(
+            &d.range,
+            d.reason.as_str(),
+            d.position == Position::Tail,
+        ))),
         _ => None,
     }
 }
 
 /// The JSON `end` line.
 pub fn json_end(summary: &Summary, error: Option<&str>) -> String {
-    json_object(&[
-        ("kind", "end".into()),
-        ("records", summary.records.into()),
-        ("dropped_bytes", summary.dropped_bytes.into()),
-        ("outcome", summary.outcome().as_str().into()),
-        ("error", error.map_or(Value::Null, Value::from)),
-    ])
+    json_object(&end_fields(
+        summary.records,
+        summary.dropped_bytes,
+        summary.outcome(),
+        error,
+    ))
 }
 
 fn human_event(event: &Event, summary: &Summary) -> Option<String> {

@@ -15,6 +15,7 @@ mod plot;
 mod recover;
 mod text;
 mod verify;
+mod waldir;
 
 use std::io::{self, Write};
 use std::process::ExitCode;

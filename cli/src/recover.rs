@@ -13,6 +13,7 @@ use crate::input::{file_kind, is_stdin, open_input, shown, Settings};
 
 /// Runs `recover`; returns the exit status.
 pub fn run(a: &RecoverArgs) -> Result<u8, CliError> {
+    crate::waldir::file_only(&a.read, &a.file)?;
     let settings = Settings::from_args(&a.read, &a.file);
     let input = open_input(&a.file)?;
     if same_file(input.meta.as_ref(), &a.file, &a.output) {

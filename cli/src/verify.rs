@@ -13,6 +13,7 @@ use crate::input::{open_input, shown, Settings};
 use crate::map::{self, FileMap};
 use crate::plot::ImageFormat;
 use crate::text::file_size;
+use crate::waldir;
 
 /// Damage lines listed per file before the rest is only counted.
 const MAX_LISTED: usize = 20;
@@ -21,6 +22,13 @@ const MAX_LISTED: usize = 20;
 pub fn run(o: &VerifyArgs) -> Result<u8, CliError> {
     if let Some(path) = &o.map {
         ImageFormat::of(path)?;
+        // Before anything is read or drawn: a map is of files.
+        if let Some(dir) = o.files.iter().find(|f| waldir::is_dir(f)) {
+            return Err(CliError::usage(format!(
+                "{} is a WAL directory: --map applies to files only",
+                dir.display()
+            )));
+        }
     }
     let mut out = BufWriter::new(io::stdout().lock());
     let mut status = EXIT_OK;
@@ -29,7 +37,12 @@ pub fn run(o: &VerifyArgs) -> Result<u8, CliError> {
         if i > 0 {
             writeln!(out).map_err(stdout_error)?;
         }
-        match verify_file(o, file, &mut out) {
+        let verified = if waldir::is_dir(file) {
+            waldir::verify(o, file, &mut out).map(|code| (code, None))
+        } else {
+            verify_file(o, file, &mut out)
+        };
+        match verified {
             Ok((code, map)) => {
                 status = status.max(code);
                 maps.extend(map);
@@ -56,6 +69,7 @@ fn verify_file(
     file: &Path,
     out: &mut impl Write,
 ) -> Result<(u8, Option<FileMap>), CliError> {
+    waldir::file_only(&o.read, file)?;
     let settings = Settings::from_args(&o.read, file);
     let input = open_input(file)?;
     // A map may need a second (salvage) read: the input is read again

@@ -18,31 +18,8 @@ use blocklog_testkit::read::{read as lib_read, Run};
 use blocklog_testkit::scenarios;
 use serde_json::Value;
 
-fn blocklog(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_blocklog"))
-        .args(args)
-        .output()
-        .expect("run blocklog")
-}
-
-fn code(o: &Output) -> i32 {
-    o.status.code().expect("exit status")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8(o.stdout.clone()).expect("utf-8 stdout")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8(o.stderr.clone()).expect("utf-8 stderr")
-}
-
-fn json_lines(o: &Output) -> Vec<Value> {
-    stdout(o)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l:?}: {e}")))
-        .collect()
-}
+mod common;
+use common::{blocklog, code, json_lines, stderr, stdout};
 
 /// A legacy log of `n` records of varied sizes (some spanning blocks);
 /// returns the bytes and each record's (offset, payload).
@@ -885,7 +862,12 @@ fn compare_json_matches_the_library_on_every_scenario() {
         (RecoveryMode::SkipCorrupt, Resync::Block),
         (RecoveryMode::SkipCorrupt, Resync::Scan),
     ];
-    assert_eq!(rows.len(), all.len() * modes.len());
+    // The single-file scenarios, then the WAL directory's six rows (the
+    // modes and the old-style reader: cli/tests/wal_dir.rs checks them).
+    assert_eq!(rows.len(), all.len() * modes.len() + 6);
+    assert!(rows[all.len() * modes.len()..]
+        .iter()
+        .all(|r| r["source"] == "four-files-file-2-damaged"));
     let mut rows = rows.iter();
     for (i, s) in all.iter().enumerate() {
         // The saved file is the scenario's bytes.
@@ -923,7 +905,9 @@ fn compare_json_matches_the_library_on_every_scenario() {
         .map(|n| n.as_str().unwrap())
         .collect();
     assert!(
-        notes.iter().any(|n| n.contains("segmented WAL")),
+        notes
+            .iter()
+            .any(|n| n.starts_with("four-files-file-2-damaged: a WAL directory")),
         "{notes:?}"
     );
 }
@@ -1040,7 +1024,7 @@ fn compare_on_files_tables_and_chart() {
     assert!(md.starts_with("| scenario "), "{md}");
     assert_eq!(
         md.lines().filter(|l| l.starts_with("| ")).count(),
-        2 + 12 * 5
+        2 + 12 * 5 + 6
     );
     assert!(md.contains("| torn-header") && md.contains("skip-corrupt+scan"));
     let o = blocklog(&["compare"]);
@@ -1071,7 +1055,8 @@ fn compare_on_files_tables_and_chart() {
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert_eq!(stdout(&o), stdout(&blocklog(&["compare"])));
     let (width, height, pixels) = decode_png(&fs::read(&png).unwrap());
-    assert_eq!((width, height), (1100, 140 + 12 * (16 * 5 + 22)));
+    // Thirteen groups: the WAL scenario's modes too (not the old-style row).
+    assert_eq!((width, height), (1100, 140 + 13 * (16 * 5 + 22)));
     let px = |x: u32, y: u32| pixels[(y * width + x) as usize];
     let inked = |x0: u32, x1: u32, y0: u32, y1: u32| {
         (y0..y1)
@@ -1730,7 +1715,7 @@ fn compare_goes_on_past_an_unreadable_file() {
     );
     assert_eq!(
         errors[1],
-        format!("blocklog: cannot read {d}: it is a directory")
+        format!("blocklog: cannot read {d}: a directory without WAL files (NNNNNN.log)")
     );
     let doc: Value = serde_json::from_str(&stdout(&o)).unwrap();
     // The readable file's rows exactly as alone; the others listed after the notes.

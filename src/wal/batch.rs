@@ -135,14 +135,43 @@ fn get_varint32(buf: &[u8], pos: &mut usize) -> Option<u32> {
     None
 }
 
-/// A batch header's fields, after the whole payload was checked.
+/// A batch header's fields: after the whole payload was checked
+/// ([`check`]), or the header alone ([`header`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BatchHeader {
     /// Sequence number of the batch's first entry.
     pub seq: u64,
-    /// Number of entries (at least 1); the entries take sequence numbers
-    /// `seq .. seq + count`.
+    /// Number of entries (at least 1 after [`check`]; [`header`] accepts 0);
+    /// the entries take sequence numbers `seq .. seq + count`.
     pub count: u32,
+}
+
+/// Reads the 12-byte header alone, as RocksDB's WriteBatch header (the
+/// entries that follow are another writer's, not checked): the payload
+/// must hold the header and `seq + count` must not overflow. A count of 0
+/// is accepted (a RocksDB batch of log data only takes no sequence
+/// number). `offset` is the record's offset, for the error.
+///
+/// ```
+/// use blocklog::wal::batch;
+///
+/// let rep = [&41u64.to_le_bytes()[..], &3u32.to_le_bytes(), b"not our entries"].concat();
+/// let h = batch::header(&rep, 0)?;
+/// assert_eq!((h.seq, h.count), (41, 3));
+/// assert!(batch::check(&rep, 0).is_err());
+/// # Ok::<(), blocklog::Error>(())
+/// ```
+pub fn header(payload: &[u8], offset: u64) -> Result<BatchHeader> {
+    let bad = |what| Error::MalformedBatch { offset, what };
+    if payload.len() < BATCH_HEADER_LEN {
+        return Err(bad("shorter than the 12-byte batch header"));
+    }
+    let seq = u64::from_le_bytes(payload[0..8].try_into().expect("8 bytes"));
+    let count = u32::from_le_bytes(payload[8..12].try_into().expect("4 bytes"));
+    if seq.checked_add(u64::from(count)).is_none() {
+        return Err(bad("sequence number + count overflows"));
+    }
+    Ok(BatchHeader { seq, count })
 }
 
 /// Checks a whole batch payload (header, then exactly `count` entries
@@ -155,11 +184,8 @@ pub struct BatchHeader {
 /// overflows.
 pub fn check(payload: &[u8], offset: u64) -> Result<BatchHeader> {
     let bad = |what| Error::MalformedBatch { offset, what };
-    if payload.len() < BATCH_HEADER_LEN {
-        return Err(bad("shorter than the 12-byte batch header"));
-    }
-    let seq = u64::from_le_bytes(payload[0..8].try_into().expect("8 bytes"));
-    let count = u32::from_le_bytes(payload[8..12].try_into().expect("4 bytes"));
+    let h = header(payload, offset)?;
+    let count = h.count;
     if count == 0 {
         return Err(bad("a batch with no entry"));
     }
@@ -167,9 +193,6 @@ pub fn check(payload: &[u8], offset: u64) -> Result<BatchHeader> {
     // the bytes left is refused before walking them.
     if count as usize > payload.len() - BATCH_HEADER_LEN {
         return Err(bad("more entries than the payload has bytes"));
-    }
-    if seq.checked_add(u64::from(count)).is_none() {
-        return Err(bad("sequence number + count overflows"));
     }
     let mut pos = BATCH_HEADER_LEN;
     for _ in 0..count {
@@ -184,7 +207,7 @@ pub fn check(payload: &[u8], offset: u64) -> Result<BatchHeader> {
     if pos != payload.len() {
         return Err(bad("bytes after the last entry"));
     }
-    Ok(BatchHeader { seq, count })
+    Ok(h)
 }
 
 /// The entries of a batch payload, as zero-copy slices of it, after the

@@ -24,7 +24,7 @@ pub use batch::{Batch, BatchHeader};
 pub use group::{CommitOptions, CommitStats, SharedWal, SyncPolicy};
 pub use marker::Marker;
 pub use recover::{
-    DropReason, Dropped, FileReport, Gap, GapCause, Problem, Purged, Recovery, WalBatch, WalEvent,
-    WalReader,
+    DropReason, Dropped, FileReport, Flavour, Gap, GapCause, Problem, Purged, Recovery, WalBatch,
+    WalEvent, WalReadOptions, WalReader,
 };
 pub use writer::{Wal, WalOptions, WalSink};

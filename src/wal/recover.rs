@@ -1,7 +1,10 @@
 //! Recovery across files: [`WalReader`] reads every file of a WAL directory
 //! in numeric order as one sequence of batches and applies the WAL's
 //! recovery table (`docs/wal.md`, rows W1 to W12) on top of the
-//! single-file table (`docs/recovery.md`).
+//! single-file table (`docs/recovery.md`). [`WalReadOptions`] also lets it
+//! read a directory another writer made (RocksDB's WAL files): the
+//! [`Flavour::Foreign`] reading of `docs/wal.md`, "Reading another
+//! writer's directory".
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -15,10 +18,10 @@ use bytes::{Bytes, BytesMut};
 use crate::decode::{Decoder, End, Input, Step};
 use crate::error::{Error, Result};
 use crate::format::BLOCK_SIZE;
-use crate::options::ReaderOptions;
-use crate::policy::RecoveryMode;
+use crate::options::{LogFormat, ReaderOptions};
+use crate::policy::{RecoveryMode, Resync};
 use crate::reader::read_full;
-use crate::report::{BenignKind, Event, Position, Reason};
+use crate::report::{BenignKind, Event, Outcome, Position, Reason};
 use crate::wal::batch;
 use crate::wal::dir;
 use crate::wal::marker::Marker;
@@ -48,9 +51,10 @@ impl WalBatch {
         batch::entries(&self.payload, self.offset)
     }
 
-    /// The sequence number of the last entry.
+    /// The sequence number of the last entry (`seq - 1` for a foreign
+    /// batch of no entry, which takes no sequence number).
     pub fn last_seq(&self) -> u64 {
-        self.seq + u64::from(self.count) - 1
+        (self.seq + u64::from(self.count)).saturating_sub(1)
     }
 }
 
@@ -79,6 +83,8 @@ pub enum DropReason {
     SequenceRegression {
         /// The sequence number expected.
         expected: u64,
+        /// The batch's sequence number.
+        found: u64,
     },
     /// A non-last file that does not end with its seal (W6).
     Unsealed,
@@ -97,8 +103,8 @@ impl fmt::Display for DropReason {
             DropReason::MalformedBatch(w) => write!(f, "malformed batch ({w})"),
             DropReason::MalformedMarker(w) => write!(f, "malformed marker ({w})"),
             DropReason::ForeignMarker { names } => write!(f, "marker of file {names}"),
-            DropReason::SequenceRegression { expected } => {
-                write!(f, "batch below the expected sequence {expected}")
+            DropReason::SequenceRegression { expected, found } => {
+                write!(f, "batch of sequence {found} below the expected {expected}")
             }
             DropReason::Unsealed => f.write_str("non-last file without its seal"),
             DropReason::SizeMismatch { expected } => {
@@ -108,6 +114,36 @@ impl fmt::Display for DropReason {
                 )
             }
         }
+    }
+}
+
+impl DropReason {
+    /// The kebab-case name used by the CLI and the docs: the damage's
+    /// reason (`checksum-mismatch`, ...), or `malformed-batch`,
+    /// `malformed-marker`, `foreign-marker`, `sequence-regression`,
+    /// `unsealed`, `size-mismatch`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            DropReason::Damage { reason, .. } => reason.as_str(),
+            DropReason::MalformedBatch(_) => "malformed-batch",
+            DropReason::MalformedMarker(_) => "malformed-marker",
+            DropReason::ForeignMarker { .. } => "foreign-marker",
+            DropReason::SequenceRegression { .. } => "sequence-regression",
+            DropReason::Unsealed => "unsealed",
+            DropReason::SizeMismatch { .. } => "size-mismatch",
+        }
+    }
+
+    /// Whether this is tail damage: a torn write with nothing valid after
+    /// it, in the newest file (everything else is interior).
+    pub fn is_tail(&self) -> bool {
+        matches!(
+            self,
+            DropReason::Damage {
+                position: Position::Tail,
+                ..
+            }
+        )
     }
 }
 
@@ -311,6 +347,27 @@ pub struct Purged {
 }
 
 impl Recovery {
+    /// The outcome of a read that ended without an error, in the words of
+    /// one file's ([`Summary::outcome`](crate::Summary::outcome)):
+    /// [`Stopped`](Outcome::Stopped) when point-in-time recovery stopped
+    /// (at damage or at a gap), [`Skipped`](Outcome::Skipped) when
+    /// skip-corrupt recovery dropped anything but tail damage or found a
+    /// gap, [`TailDropped`](Outcome::TailDropped) when only tail damage was
+    /// dropped, else [`Clean`](Outcome::Clean). A read that ended with an
+    /// error (the mode refused, or I/O) is [`Outcome::Error`]: the report
+    /// does not know that, its reader does.
+    pub fn outcome(&self) -> Outcome {
+        if self.stopped.is_some() {
+            Outcome::Stopped
+        } else if self.gaps().next().is_some() || self.dropped().any(|d| !d.reason.is_tail()) {
+            Outcome::Skipped
+        } else if self.dropped().next().is_some() {
+            Outcome::TailDropped
+        } else {
+            Outcome::Clean
+        }
+    }
+
     /// Batches returned, over every file.
     pub fn batches(&self) -> u64 {
         self.files.iter().map(|f| f.batches).sum()
@@ -324,6 +381,114 @@ impl Recovery {
     /// Every dropped range, in order.
     pub fn dropped(&self) -> impl Iterator<Item = &Dropped> {
         self.files.iter().flat_map(|f| f.dropped.iter())
+    }
+}
+
+/// What a [`WalReader`] may require of a directory's files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Flavour {
+    /// Written by [`Wal`](crate::wal::Wal): every file starts with its
+    /// predecessor record and every non-last file ends with its seal,
+    /// numbers are consecutive, every record is a well-formed batch
+    /// ([`batch::check`]), and the markers' claims are checked (W1-W12).
+    #[default]
+    Blocklog,
+    /// Written by another writer in the same block format whose records
+    /// each start with the 12-byte batch header (RocksDB's WAL files, whose
+    /// WriteBatches carry it). Only the header is read
+    /// ([`batch::header`]: the entries are not ours, a count of 0 is
+    /// accepted), sequence numbers must still follow on across records and
+    /// files, and the decoder's table applies to each file (damage at a
+    /// non-last file's end is interior). Nothing else is required: no
+    /// marker is interpreted (metadata records are benign), no seal is
+    /// looked for, and file numbers need not be consecutive (RocksDB's
+    /// share their counter with its other files), so a missing file is
+    /// seen only through the sequence numbers it held.
+    Foreign,
+    /// [`Blocklog`](Flavour::Blocklog) when any file of the directory
+    /// starts with an intact predecessor record naming that file, else
+    /// [`Foreign`](Flavour::Foreign); decided when the reader is opened
+    /// ([`WalReader::flavour`] says which).
+    Detect,
+}
+
+impl Flavour {
+    /// Kebab-case name: `blocklog`, `foreign`, `detect`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Flavour::Blocklog => "blocklog",
+            Flavour::Foreign => "foreign",
+            Flavour::Detect => "detect",
+        }
+    }
+}
+
+impl fmt::Display for Flavour {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Flavour {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Flavour> {
+        [Flavour::Blocklog, Flavour::Foreign, Flavour::Detect]
+            .into_iter()
+            .find(|f| f.as_str() == s)
+            .ok_or(Error::InvalidInput {
+                offset: 0,
+                what: "a WAL flavour is blocklog, foreign or detect",
+            })
+    }
+}
+
+/// How a [`WalReader`] reads, beyond the [`WalOptions`] it shares with
+/// [`Wal::open`](crate::wal::Wal::open) (which reads with the defaults):
+/// the directory's [`Flavour`] (default [`Flavour::Blocklog`]), and each
+/// file's resync strategy and header format (defaults
+/// [`Resync::Block`], [`LogFormat::Detect`]; see [`ReaderOptions`]).
+///
+/// ```
+/// use blocklog::wal::{Flavour, WalOptions, WalReadOptions, WalReader};
+/// use blocklog::Resync;
+///
+/// let dir = tempfile::tempdir()?;
+/// let read = WalReadOptions::new().flavour(Flavour::Detect).resync(Resync::Scan);
+/// let reader = WalReader::open_with(dir.path(), &WalOptions::new(), read)?;
+/// assert_eq!(reader.flavour(), Flavour::Blocklog); // an empty directory
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WalReadOptions {
+    flavour: Flavour,
+    resync: Resync,
+    format: LogFormat,
+}
+
+impl WalReadOptions {
+    /// The defaults: blocklog's files, block resync, format detected.
+    pub fn new() -> WalReadOptions {
+        WalReadOptions::default()
+    }
+
+    /// What the files must be.
+    pub fn flavour(mut self, flavour: Flavour) -> WalReadOptions {
+        self.flavour = flavour;
+        self
+    }
+
+    /// Where each file's reading resumes after damage that breaks framing.
+    pub fn resync(mut self, resync: Resync) -> WalReadOptions {
+        self.resync = resync;
+        self
+    }
+
+    /// Each file's header format.
+    pub fn format(mut self, format: LogFormat) -> WalReadOptions {
+        self.format = format;
+        self
     }
 }
 
@@ -354,6 +519,10 @@ pub struct WalReader {
     dir: PathBuf,
     mode: RecoveryMode,
     max_record_size: usize,
+    /// Resolved: never `Detect`.
+    flavour: Flavour,
+    resync: Resync,
+    format: LogFormat,
     numbers: Vec<u64>,
     next: usize,
     current: Option<Current>,
@@ -364,14 +533,33 @@ pub struct WalReader {
 }
 
 impl WalReader {
-    /// A reader over the files of `dir`, listed now.
+    /// A reader over the files of `dir`, listed now, written by
+    /// [`Wal`](crate::wal::Wal) ([`Flavour::Blocklog`]).
     pub fn open(dir: impl AsRef<Path>, opts: &WalOptions) -> Result<WalReader> {
+        WalReader::open_with(dir, opts, WalReadOptions::new())
+    }
+
+    /// A reader over the files of `dir`, listed now, read as `read` says
+    /// (a [`Flavour::Detect`] is decided now, from the files' first
+    /// records).
+    pub fn open_with(
+        dir: impl AsRef<Path>,
+        opts: &WalOptions,
+        read: WalReadOptions,
+    ) -> Result<WalReader> {
         let dir = dir.as_ref().to_path_buf();
         let numbers = dir::list(&dir)?;
+        let flavour = match read.flavour {
+            Flavour::Detect => detect(&dir, &numbers)?,
+            f => f,
+        };
         Ok(WalReader {
             dir,
             mode: opts.mode,
             max_record_size: opts.max_record_size,
+            flavour,
+            resync: read.resync,
+            format: read.format,
             numbers,
             next: 0,
             current: None,
@@ -433,6 +621,17 @@ impl WalReader {
                 Step::NotYet | Step::Done => self.end_file()?,
             }
         }
+    }
+
+    /// The flavour the files are read as (never [`Flavour::Detect`]).
+    pub fn flavour(&self) -> Flavour {
+        self.flavour
+    }
+
+    /// The numbers of the WAL files of the directory, in the order they
+    /// are read (all of them, however far the read goes).
+    pub fn files(&self) -> &[u64] {
+        &self.numbers
     }
 
     /// What the read found so far; complete once `next_event` returned
@@ -519,6 +718,8 @@ impl WalReader {
             .len();
         let mut opts = ReaderOptions::new()
             .mode(self.mode)
+            .resync(self.resync)
+            .format(self.format)
             .max_record_size(self.max_record_size);
         if let Ok(n) = u32::try_from(number) {
             // Compared only with recyclable headers (RocksDB's WALs).
@@ -535,7 +736,8 @@ impl WalReader {
             decoder: opts.decoder(),
             is_last,
         });
-        if let Some(prev) = prev.filter(|&p| p + 1 != number) {
+        let consecutive = self.flavour == Flavour::Blocklog;
+        if let Some(prev) = prev.filter(|&p| consecutive && p + 1 != number) {
             let expected = self.expected.unwrap_or(0);
             self.problem(Problem::Gap(Gap {
                 file: number,
@@ -587,7 +789,11 @@ impl WalReader {
         match ev {
             Event::Record(r) => {
                 self.file_report().units += 1;
-                let header = match batch::check(&r.payload, r.offset) {
+                let parsed = match self.flavour {
+                    Flavour::Foreign => batch::header(&r.payload, r.offset),
+                    _ => batch::check(&r.payload, r.offset),
+                };
+                let header = match parsed {
                     Ok(h) => h,
                     Err(e) => {
                         let what = match e {
@@ -618,17 +824,24 @@ impl WalReader {
                         self.problem(Problem::Dropped(Dropped {
                             file,
                             range: r.offset..r.end,
-                            reason: DropReason::SequenceRegression { expected },
+                            reason: DropReason::SequenceRegression {
+                                expected,
+                                found: header.seq,
+                            },
                         }))?;
                         return Ok(());
                     }
                 }
-                let last = header.seq + u64::from(header.count) - 1;
-                self.expected = Some(last + 1);
+                // Checked not to overflow; a foreign batch of no entry
+                // takes no sequence number.
+                let next = header.seq + u64::from(header.count);
+                self.expected = Some(next);
                 let report = self.file_report();
                 report.batches += 1;
-                report.first_seq.get_or_insert(header.seq);
-                report.last_seq = Some(last);
+                if header.count > 0 {
+                    report.first_seq.get_or_insert(header.seq);
+                    report.last_seq = Some(next - 1);
+                }
                 self.queue.push_back(WalEvent::Batch(WalBatch {
                     file,
                     offset: r.offset,
@@ -668,7 +881,9 @@ impl WalReader {
             Event::Benign(b) => match b.kind {
                 BenignKind::Metadata(t) | BenignKind::Ignorable(t) => {
                     self.file_report().units += 1;
-                    self.on_marker(t, b.range, &b.payload)?;
+                    if self.flavour == Flavour::Blocklog {
+                        self.on_marker(t, b.range, &b.payload)?;
+                    }
                 }
                 _ => {}
             },
@@ -814,7 +1029,7 @@ impl WalReader {
         report.kept_end = kept_end;
         report.recyclable = recyclable;
         let (sealed, size) = (report.sealed, report.size);
-        if !cur.is_last && !sealed {
+        if !cur.is_last && !sealed && self.flavour == Flavour::Blocklog {
             // The seal is missing; bytes the decoder dropped are reported
             // already, so the range is empty, at the end of the file.
             self.problem(Problem::Dropped(Dropped {
@@ -825,4 +1040,38 @@ impl WalReader {
         }
         Ok(())
     }
+}
+
+/// [`Flavour::Detect`]: blocklog's when any of the files starts with an
+/// intact predecessor record naming it (its first block is decoded: the
+/// first record must be that marker), else foreign.
+fn detect(dir: &Path, numbers: &[u64]) -> Result<Flavour> {
+    for &number in numbers {
+        let mut file = File::open(dir::path_of(dir, number)).map_err(|e| Error::io(0, e))?;
+        let mut buf = BytesMut::zeroed(BLOCK_SIZE);
+        let n = read_full(&mut file, &mut buf, 0)?;
+        buf.truncate(n);
+        let mut decoder = ReaderOptions::new()
+            .mode(RecoveryMode::SkipCorrupt)
+            .decoder();
+        if decoder.feed(Input::Last(buf.freeze(), End::Final)).is_err() {
+            continue;
+        }
+        if let Ok(Step::Event(Event::Benign(b))) = decoder.step() {
+            if let BenignKind::Metadata(t) = b.kind {
+                if let Ok(Some(Marker::Predecessor { file, .. })) =
+                    Marker::decode(t, &b.payload, b.range.start)
+                {
+                    if file == number && b.range.start == 0 {
+                        return Ok(Flavour::Blocklog);
+                    }
+                }
+            }
+        }
+    }
+    Ok(if numbers.is_empty() {
+        Flavour::Blocklog
+    } else {
+        Flavour::Foreign
+    })
 }

@@ -18,6 +18,31 @@ pub fn fixtures_dir() -> PathBuf {
     repo_root().join("tests/interop/fixtures")
 }
 
+/// The interop generator (`tests/interop/gen/out/gen`, built by
+/// `tests/interop/gen/generate.sh build`, which installs LevelDB and
+/// RocksDB with apt-get; or the path in `BLOCKLOG_INTEROP_GEN`), or `None`
+/// when it is not built: the test that needs it prints why it skips. Under
+/// CI (`CI` set) it panics instead: there the engines' tests must run.
+pub fn generator() -> Option<PathBuf> {
+    let path = match std::env::var_os("BLOCKLOG_INTEROP_GEN") {
+        Some(p) => PathBuf::from(p),
+        None => repo_root().join("tests/interop/gen/out/gen"),
+    };
+    if path.is_file() {
+        return Some(path);
+    }
+    let msg = format!(
+        "the interop generator is not at {} : run tests/interop/gen/generate.sh build \
+         (installs LevelDB and RocksDB with apt-get) or set BLOCKLOG_INTEROP_GEN",
+        path.display()
+    );
+    if std::env::var_os("CI").is_some() {
+        panic!("CI: {msg}");
+    }
+    eprintln!("SKIPPED: {msg}");
+    None
+}
+
 /// `docs/recovery.md`.
 pub fn recovery_doc() -> String {
     let p = repo_root().join("docs/recovery.md");

@@ -10,6 +10,8 @@
 //! - [`rng`]: the seeded pseudo-random generator (SplitMix64);
 //! - [`read`]: the one read loop ([`read::read_all`]) and complete reads
 //!   collected into a [`read::Run`], with short-read and failing sources;
+//! - [`wal_read`]: the one WAL directory read loop ([`wal_read::read_wal`]),
+//!   as the units the command shows (batches, drops, gaps, missing files);
 //! - [`oracle`]: independent checks of what came back (prefix, subsequence,
 //!   fragment chains with valid checksums) and where a record ends
 //!   ([`oracle::record_layout`]);
@@ -28,7 +30,8 @@
 //!   helpers that drive a decoder;
 //! - [`props`]: the fuzz targets' properties, so that every fuzz input can
 //!   be replayed by `cargo test`;
-//! - [`scenarios`]: the built-in corruption scenarios of `blocklog compare`;
+//! - [`scenarios`]: the built-in corruption scenarios of `blocklog compare`
+//!   (one file each), and the WAL directory scenario;
 //! - [`judge`]: the comparison's judge (written, intact, recovered, lost,
 //!   foreign, reported);
 //! - [`interop`]: the engines' fixtures, WriteBatch coding, damage recipes;
@@ -54,4 +57,5 @@ pub mod rng;
 pub mod scenarios;
 pub mod simdir;
 pub mod simfile;
+pub mod wal_read;
 pub mod workload;

@@ -10,18 +10,21 @@
 //!
 //! The records are drawn from [`Rng::from_state`]`(seed)` (the stream the
 //! files were defined with), so a seed always builds the same files.
+//!
+//! [`wal_scenario`] builds the one scenario of a WAL directory (several
+//! files written by [`Wal`]), as a [`WalScenario`].
+
+use std::io;
+use std::path::Path;
 
 use blocklog::format::{BLOCK_SIZE, HEADER_SIZE};
-use blocklog::{Writer, WriterOptions};
+use blocklog::wal::{dir, Batch, Wal, WalEvent, WalOptions, WalReader};
+use blocklog::{RecoveryMode, Writer, WriterOptions};
 
 use crate::rng::Rng;
 
 /// The seed `blocklog compare` uses unless told otherwise.
 pub const DEFAULT_SEED: u64 = 20_240_613;
-
-/// What the harness cannot build yet, printed under its table.
-pub const MISSING_SCENARIOS: &str = "The multi-file scenario (four files, file 2 damaged mid-way) \
-     is not included: it needs the segmented WAL, which blocklog does not have yet.";
 
 /// A record written to a scenario's current log.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -417,10 +420,147 @@ fn first_without_last(seed: u64) -> Scenario {
     }
 }
 
+/// A batch written to a WAL scenario.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WalWritten {
+    /// The file's number.
+    pub file: u64,
+    /// Offset of its record in the file.
+    pub offset: u64,
+    /// Offset just after the record.
+    pub end: u64,
+    /// Its sequence number (one entry each).
+    pub seq: u64,
+    /// The record's payload (header and entry).
+    pub payload: Vec<u8>,
+    /// Whether every byte of `offset..end` is on disk as written.
+    pub intact: bool,
+}
+
+/// A damaged WAL directory and what was written to it.
+#[derive(Debug, Clone)]
+pub struct WalScenario {
+    /// Kebab-case name.
+    pub name: &'static str,
+    /// One line describing the damage.
+    pub description: &'static str,
+    /// The files: number and bytes, in numeric order.
+    pub files: Vec<(u64, Vec<u8>)>,
+    /// Every batch written, in order.
+    pub batches: Vec<WalWritten>,
+    /// Whether the directory holds damage a reader ought to report.
+    pub damaged: bool,
+}
+
+impl WalScenario {
+    /// Batches written.
+    pub fn written(&self) -> usize {
+        self.batches.len()
+    }
+
+    /// Batches still intact on disk.
+    pub fn intact(&self) -> usize {
+        self.batches.iter().filter(|b| b.intact).count()
+    }
+
+    /// Writes the files into `dir` (which must exist), named as the WAL
+    /// names them.
+    pub fn write_to(&self, dir: &Path) -> io::Result<()> {
+        for (number, bytes) in &self.files {
+            std::fs::write(dir::path_of(dir, *number), bytes)?;
+        }
+        Ok(())
+    }
+}
+
+/// Batches per file of the WAL scenario.
+pub const WAL_BATCHES_PER_FILE: u64 = 50;
+
+/// The sequence number of the damaged batch of the WAL scenario.
+pub const WAL_VICTIM_SEQ: u64 = 75;
+
+/// The WAL scenario (issue 11's motivating one): four files of 50
+/// single-entry batches, sequence numbers 1-200, each file sealed (four
+/// open-append-close rounds of [`Wal`]), then one bit flipped in the entry
+/// of batch 75, in the middle of file 2. Entries are 20 to 399 random
+/// letters (seeded), so each file is one block: block resync loses the
+/// rest of file 2 after the damage (batches 76-100 and its seal).
+pub fn wal_scenario(seed: u64) -> io::Result<WalScenario> {
+    let tmp = tempfile::tempdir()?;
+    let dir = tmp.path();
+    let wal_err = |e: blocklog::Error| io::Error::other(e.to_string());
+    let mut rng = Rng::from_state(seed ^ 0x3a1);
+    for round in 0..4 {
+        let mut wal = Wal::open(dir, WalOptions::new()).map_err(wal_err)?;
+        for i in 0..WAL_BATCHES_PER_FILE {
+            let seq = round * WAL_BATCHES_PER_FILE + i + 1;
+            let size = rng.range(20, 399);
+            let mut b = Batch::new();
+            b.put(&payload(&mut rng, "batch", seq as usize, size))
+                .map_err(wal_err)?;
+            wal.append(&b).map_err(wal_err)?;
+        }
+        wal.close().map_err(wal_err)?;
+    }
+    // Where each batch went: the undamaged directory, read back.
+    let mut reader =
+        WalReader::open(dir, &WalOptions::new().mode(RecoveryMode::Absolute)).map_err(wal_err)?;
+    let mut batches = Vec::new();
+    while let Some(event) = reader.next_event().map_err(wal_err)? {
+        if let WalEvent::Batch(b) = event {
+            batches.push(WalWritten {
+                file: b.file,
+                offset: b.offset,
+                end: b.end,
+                seq: b.seq,
+                payload: b.payload.to_vec(),
+                intact: true,
+            });
+        }
+    }
+    let mut files = Vec::new();
+    for n in dir::list(dir).map_err(wal_err)? {
+        files.push((n, std::fs::read(dir::path_of(dir, n))?));
+    }
+    let victim = &mut batches[(WAL_VICTIM_SEQ - 1) as usize];
+    let at = victim.offset + HEADER_SIZE as u64 + (victim.payload.len() as u64 + 12) / 2;
+    files[(victim.file - 1) as usize].1[at as usize] ^= 0x10;
+    victim.intact = false;
+    Ok(WalScenario {
+        name: "four-files-file-2-damaged",
+        description: "a WAL directory of four files of 50 batches (seq 1-200); one bit flipped \
+                      in batch 75, in the middle of file 2",
+        files,
+        batches,
+        damaged: true,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::encoding::fnv1a64;
+
+    #[test]
+    fn the_wal_scenario_is_four_sealed_files_with_batch_75_damaged() {
+        let s = wal_scenario(DEFAULT_SEED).unwrap();
+        let numbers: Vec<u64> = s.files.iter().map(|f| f.0).collect();
+        assert_eq!(numbers, [1, 2, 3, 4]);
+        assert!(s.files.iter().all(|f| f.1.len() < BLOCK_SIZE));
+        let seqs: Vec<u64> = s.batches.iter().map(|b| b.seq).collect();
+        assert_eq!(seqs, (1..=200).collect::<Vec<_>>());
+        let damaged: Vec<u64> = s
+            .batches
+            .iter()
+            .filter(|b| !b.intact)
+            .map(|b| b.seq)
+            .collect();
+        assert_eq!(damaged, [WAL_VICTIM_SEQ]);
+        assert_eq!(s.batches[74].file, 2);
+        // Deterministic.
+        let again = wal_scenario(DEFAULT_SEED).unwrap();
+        assert_eq!(s.files, again.files);
+    }
 
     #[test]
     fn the_default_seed_builds_the_files_it_always_built() {

@@ -14,6 +14,14 @@
 //   gen dump ENGINE DIR [MODE]      open DIR, print what was recovered
 //                                   (MODE: rocksdb tolerate|absolute|pit|skip,
 //                                    leveldb lenient|paranoid)
+//   gen waldir DIR [recycle]        a RocksDB database whose directory keeps
+//                                   several WAL files (numbers not
+//                                   consecutive, the oldest purged); prints
+//                                   "batch FILE SEQ COUNT" per batch still in
+//                                   a WAL file, "purged N", "wal FILE" each;
+//                                   with recycle also DIR.open, a copy taken
+//                                   before Close (which trims the reused
+//                                   file): its stale tail is still there
 
 #include <leveldb/db.h>
 #include <leveldb/write_batch.h>
@@ -1348,12 +1356,107 @@ static int cmd_dump(int argc, char** argv) {
   return 0;
 }
 
+// A database whose directory keeps several WAL files, numbers skipping
+// (every flush writes an SST and the MANIFEST moves on, sharing the
+// counter). Default: two column families, so that flushing "default" alone
+// switches to a new WAL but keeps the old ones (the other family's data is
+// only in them); flushing both makes them obsolete and RocksDB purges them.
+// With recycle (one column family: 7.8.3 crashes in MarkLogsSynced when a
+// database of several families recycles WALs): each flush makes the
+// previous WAL obsolete, kept to be reused; the next switch renames it to
+// the new number and writes over it, its stale records behind the new
+// ones; the last round writes less than the file held, and DIR.open is a
+// copy of the directory taken before Close, as a crash would leave it,
+// since Close trims the file). Each batch's WAL file is the newest one
+// when it is written.
+static int cmd_waldir(int argc, char** argv) {
+  if (argc < 3 || argc > 4 || (argc == 4 && std::string(argv[3]) != "recycle"))
+    die("usage: gen waldir DIR [recycle]");
+  fs::path dir = argv[2];
+  bool recycle = argc == 4;
+  rocksdb::Options o;
+  o.create_if_missing = true;
+  o.create_missing_column_families = true;
+  if (recycle) {
+    o.recycle_log_file_num = 1;
+    // 7.8.3 keeps recycling on only in this mode.
+    o.wal_recovery_mode = rocksdb::WALRecoveryMode::kSkipAnyCorruptedRecords;
+  }
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {
+      {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions(o)}};
+  if (!recycle) cfs.push_back({"b", rocksdb::ColumnFamilyOptions(o)});
+  std::vector<rocksdb::ColumnFamilyHandle*> h;
+  rocksdb::DB* db = nullptr;
+  rocksdb::Status st = rocksdb::DB::Open(rocksdb::DBOptions(o), dir.string(), cfs, &h, &db);
+  if (!st.ok()) die("open: " + st.ToString());
+  Rng rng(0x3A1D1E);
+  struct Written { uint64_t file, seq; uint32_t count; };
+  std::vector<Written> written;
+  int key = 0;
+  auto write = [&](int n) {
+    for (int i = 0; i < n; i++) {
+      rocksdb::WriteBatch wb;
+      int ops = 1 + int(rng.below(4));
+      for (int j = 0; j < ops; j++) {
+        std::string k = "key" + std::to_string(key++);
+        std::string v = rng.bytes(size_t(rng.below(5) == 0 ? 40000 : 10 + rng.below(900)));
+        st = wb.Put(h[rng.below(h.size())], k, v);
+        if (!st.ok()) die("batch: " + st.ToString());
+      }
+      uint64_t seq = db->GetLatestSequenceNumber() + 1;
+      st = db->Write(rocksdb::WriteOptions(), &wb);
+      if (!st.ok()) die("write: " + st.ToString());
+      written.push_back({list_logs(dir).back().first, seq, uint32_t(ops)});
+    }
+  };
+  auto flush = [&](rocksdb::ColumnFamilyHandle* cf) {
+    st = db->Flush(rocksdb::FlushOptions(), cf);
+    if (!st.ok()) die("flush: " + st.ToString());
+  };
+  std::vector<uint64_t> seen;
+  auto note = [&]() {
+    for (auto& l : list_logs(dir))
+      if (std::find(seen.begin(), seen.end(), l.first) == seen.end()) seen.push_back(l.first);
+  };
+  note();
+  if (recycle) {
+    for (int round = 0; round < 4; round++) {
+      write(30); flush(h[0]); note();
+    }
+  } else {
+    write(30); flush(h[0]); note();
+    write(30); flush(h[0]); note();
+    write(30); flush(h[0]); flush(h[1]); note();  // the WALs so far are obsolete: purged
+    write(30); flush(h[0]); note();
+    write(30); flush(h[0]); note();
+  }
+  write(recycle ? 8 : 30);
+  note();
+  if (recycle) copy_dir_flat(dir, dir.string() + ".open");
+  for (auto* c : h) db->DestroyColumnFamilyHandle(c);
+  st = db->Close();
+  if (!st.ok()) die("close: " + st.ToString());
+  delete db;
+  auto logs = list_logs(dir);
+  for (auto& w : written) {
+    bool kept = std::any_of(logs.begin(), logs.end(), [&](auto& l) { return l.first == w.file; });
+    if (kept) printf("batch %06llu.log %llu %u\n", (unsigned long long)w.file, (unsigned long long)w.seq, w.count);
+  }
+  size_t purged = 0;
+  for (uint64_t n : seen)
+    if (std::none_of(logs.begin(), logs.end(), [&](auto& l) { return l.first == n; })) purged++;
+  printf("purged %zu\n", purged);
+  for (auto& l : logs) printf("wal %s\n", l.second.c_str());
+  return 0;
+}
+
 int main(int argc, char** argv) {
-  if (argc < 2) die("usage: gen all|mkdb|dump ...");
+  if (argc < 2) die("usage: gen all|mkdb|dump|waldir ...");
   std::string cmd = argv[1];
   g_self = fs::read_symlink("/proc/self/exe");
   if (cmd == "all") return cmd_all(argc, argv);
   if (cmd == "mkdb") return cmd_mkdb(argc, argv);
   if (cmd == "dump") return cmd_dump(argc, argv);
+  if (cmd == "waldir") return cmd_waldir(argc, argv);
   die("unknown command " + cmd);
 }
