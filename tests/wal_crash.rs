@@ -885,15 +885,12 @@ fn wal_crash_every_step_purge_recycle_full() {
 }
 
 // W5 vs W10 under POSIX's promise (each name's entry operations survive
-// independently until the directory is fsynced): a purge unlinks or renames
-// files lowest first and fsyncs the directory once at the end, so a crash
-// can keep a lower file and lose a higher one's entry: "files 3 to 3
-// missing before file 4", which tolerate-tail refuses (open fails). Fails
-// today (seed 11, step 104): purge needs a directory fsync between the
-// files, or recovery must accept files missing below the newest purge
-// marker's checkpoint.
+// independently until the directory is fsynced): a purge that unlinked or
+// renamed its files lowest first with one directory fsync at the end could
+// keep a lower file and lose a higher one's entry ("files 3 to 3 missing
+// before file 4", refused by tolerate-tail: seed 11, step 104 failed so).
+// Purge now fsyncs the directory after each file.
 #[test]
-#[ignore = "fails: purge relies on ordered directory operations (see above)"]
 fn wal_crash_every_step_purge_recycle_posix_unordered_entries() {
     let mut t = Tally::default();
     crash_every_step_of(record_purge, 11, 64, &mut t);

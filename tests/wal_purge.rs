@@ -204,8 +204,8 @@ fn small_files() -> WalOptions {
 }
 
 // P1, P2, W10: whole files through the checkpoint, lowest first, after the
-// purge marker is synced; the directory synced last; the log then starts at
-// the lowest file left.
+// purge marker is synced, the directory synced after each; the log then
+// starts at the lowest file left.
 #[test]
 fn purge_through_a_checkpoint_deletes_whole_files_lowest_first_after_its_synced_marker() {
     let dir = tempfile::tempdir().unwrap();
@@ -221,6 +221,7 @@ fn purge_through_a_checkpoint_deletes_whole_files_lowest_first_after_its_synced_
             Step::Write(5),
             Step::Sync(5),
             Step::Dir(DirOp::Remove(1)),
+            Step::Dir(DirOp::SyncDir),
             Step::Dir(DirOp::Remove(2)),
             Step::Dir(DirOp::SyncDir),
         ]

@@ -90,7 +90,6 @@ impl Wal {
             opts: &self.opts,
         };
         retire(&ops, &victims, &mut self.free)?;
-        ops.sync_dir()?;
         Ok(victims.iter().map(|f| f.number).collect())
     }
 }
@@ -107,8 +106,13 @@ fn deletable(files: &VecDeque<Live>, checkpoint: u64, before: u64) -> usize {
 }
 
 /// Unlinks `victims` in order, or (recycling on, pool not full, the file
-/// written by this WAL with recyclable headers) renames them to free files.
-/// The caller syncs the directory.
+/// written by this WAL with recyclable headers) renames them to free files,
+/// syncing the directory after each one. POSIX keeps each name's entry
+/// operations apart until the directory is synced: with one sync at the
+/// end, a crash could keep a lower file and lose a higher one, and the
+/// files left would have a missing middle file (W5) that recovery refuses.
+/// One directory sync per file keeps the remaining files a contiguous run
+/// at every instant (`tests/wal_crash.rs`, the unordered-entries run).
 fn retire(ops: &Ops<'_>, victims: &[Live], free: &mut Vec<u64>) -> Result<()> {
     for f in victims {
         if f.recyclable && free.len() < ops.opts.recycle {
@@ -117,6 +121,7 @@ fn retire(ops: &Ops<'_>, victims: &[Live], free: &mut Vec<u64>) -> Result<()> {
         } else {
             ops.remove(f.number)?;
         }
+        ops.sync_dir()?;
     }
     Ok(())
 }
@@ -154,7 +159,7 @@ pub(super) fn live_files(recovery: &Recovery, last_seq: u64) -> VecDeque<Live> {
 
 /// Finishes the purge of the newest purge marker recovery read: drops the
 /// files before the marker's file entirely at or below its checkpoint that
-/// are still there, lowest first, then syncs the directory.
+/// are still there, lowest first, syncing the directory after each.
 pub(super) fn finish_interrupted(
     ops: &Ops<'_>,
     recovery: &Recovery,
@@ -169,8 +174,7 @@ pub(super) fn finish_interrupted(
         return Ok(());
     }
     let victims: Vec<Live> = live.drain(..count).collect();
-    retire(ops, &victims, free)?;
-    ops.sync_dir()
+    retire(ops, &victims, free)
 }
 
 /// Unlinks the free files beyond the pool's size (all of them with
