@@ -204,6 +204,7 @@ fn benches(c: &mut Criterion) {
 criterion_group! {
     name = group_commit;
     config = Criterion::default()
+        .without_plots()
         .warm_up_time(Duration::from_millis(300))
         .measurement_time(Duration::from_secs(2))
         .sample_size(10)
