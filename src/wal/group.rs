@@ -668,6 +668,7 @@ impl Shared {
         let mut turn = Turn {
             shared: self,
             finished: false,
+            members: Vec::new(),
         };
         let min = self.opts.min_sync_interval;
         if !min.is_zero() && self.wants_sync(&g) {
@@ -708,6 +709,7 @@ impl Shared {
                 entries += b.len() as u64;
                 batches.push(b);
             }
+            turn.members.push(req.thread.clone());
             members.push((req.thread, req.sync));
         }
         if let SyncPolicy::Bytes(n) = self.opts.policy {
@@ -797,6 +799,8 @@ impl Shared {
 struct Turn<'a> {
     shared: &'a Shared,
     finished: bool,
+    /// The group taken so far: woken too.
+    members: Vec<Thread>,
 }
 
 impl Drop for Turn<'_> {
@@ -814,7 +818,7 @@ impl Drop for Turn<'_> {
         g.leader = false;
         let callbacks = std::mem::take(&mut g.callbacks);
         let e = g.poisoned.clone();
-        wake(&g, std::iter::empty());
+        wake(&g, self.members.iter());
         drop(g);
         if let Some(e) = e {
             // Not resumed: this thread is unwinding already.
