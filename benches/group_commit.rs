@@ -18,8 +18,9 @@
 //! Run: `cargo bench --bench group_commit` (or `scripts/bench.sh group`).
 
 use std::fs::File;
-use std::io::Write;
+use std::io::{Seek, SeekFrom, Write};
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -37,11 +38,22 @@ fn record() -> Vec<u8> {
 
 /// `n` appends of `write(2)` + `fdatasync` of one 107-byte record (header
 /// and payload); returns the elapsed time and each append's latency.
-fn raw_loop(dir: &Path, n: u64) -> (Duration, Vec<Duration>) {
+///
+/// `overwrite`: the file is first written full of zeros and synced, so the
+/// loop overwrites allocated blocks and `fdatasync` has no file size to
+/// commit (what a preallocated or recycled file gives; okaywal and
+/// raft-engine preallocate). Otherwise the file grows with every append,
+/// as the WAL's files do.
+fn raw_loop(dir: &Path, n: u64, overwrite: bool) -> (Duration, Vec<Duration>) {
     let mut w = blocklog::Writer::new(Vec::new());
     w.add_record(&record()).unwrap();
     let bytes = w.into_inner().unwrap();
     let mut file = File::create(dir.join("raw.log")).unwrap();
+    if overwrite {
+        file.write_all(&vec![0; bytes.len() * n as usize]).unwrap();
+        file.sync_all().unwrap();
+        file.seek(SeekFrom::Start(0)).unwrap();
+    }
     let mut lat = Vec::with_capacity(n as usize);
     let start = Instant::now();
     for _ in 0..n {
@@ -85,9 +97,17 @@ fn group(dir: &Path, threads: usize, per_thread: u64) -> (Duration, Vec<Duration
     }
     let elapsed = start.elapsed();
     assert_eq!(wal.durable_seq(), threads as u64 * per_thread);
+    let stats = wal.stats();
+    SYNCS.fetch_add(stats.syncs, Ordering::Relaxed);
+    APPENDS.fetch_add(stats.appends, Ordering::Relaxed);
     wal.close().unwrap();
     (elapsed, lat)
 }
+
+/// Syncs and appends of the `group` runs since the last reset (for the
+/// interleaved table's appends-per-sync column).
+static SYNCS: AtomicU64 = AtomicU64::new(0);
+static APPENDS: AtomicU64 = AtomicU64::new(0);
 
 fn criterion_part(c: &mut Criterion) {
     let mut g = c.benchmark_group(format!("group-commit-{SIZE}B"));
@@ -95,7 +115,13 @@ fn criterion_part(c: &mut Criterion) {
     g.bench_function("raw-write-fdatasync", |b| {
         b.iter_custom(|iters| {
             let dir = tempfile::tempdir().unwrap();
-            raw_loop(dir.path(), iters).0
+            raw_loop(dir.path(), iters, false).0
+        })
+    });
+    g.bench_function("raw-overwrite-fdatasync", |b| {
+        b.iter_custom(|iters| {
+            let dir = tempfile::tempdir().unwrap();
+            raw_loop(dir.path(), iters, true).0
         })
     });
     for threads in THREADS {
@@ -126,25 +152,34 @@ fn median(mut v: Vec<f64>) -> f64 {
 /// The interleaved table (see the module docs).
 fn interleaved() {
     let rounds = 7;
+    SYNCS.store(0, Ordering::Relaxed);
+    APPENDS.store(0, Ordering::Relaxed);
     // Appends per configuration and round: enough groups for stable
     // percentiles at 64 threads, short enough for the 1-thread rows.
     let total = |threads: usize| -> u64 { (threads as u64 * 60).max(1500) };
-    let configs: Vec<Option<usize>> = std::iter::once(None)
+    // None: the raw loop on a growing file; Some(0): on an allocated file;
+    // Some(t): the WAL from t threads.
+    let configs: Vec<Option<usize>> = [None, Some(0)]
+        .into_iter()
         .chain(THREADS.iter().map(|&t| Some(t)))
         .collect();
     let mut rate: Vec<Vec<f64>> = vec![Vec::new(); configs.len()];
     let mut lats: Vec<Vec<Duration>> = vec![Vec::new(); configs.len()];
+    let mut per_sync = vec![(0u64, 0u64); configs.len()];
     for _ in 0..rounds {
         for (k, cfg) in configs.iter().enumerate() {
             let dir = tempfile::tempdir().unwrap();
             let (n, (elapsed, lat)) = match *cfg {
-                None => (total(1), raw_loop(dir.path(), total(1))),
+                None => (total(1), raw_loop(dir.path(), total(1), false)),
+                Some(0) => (total(1), raw_loop(dir.path(), total(1), true)),
                 Some(t) => {
                     let per = total(t) / t as u64;
                     (per * t as u64, group(dir.path(), t, per))
                 }
             };
             rate[k].push(n as f64 / elapsed.as_secs_f64());
+            per_sync[k].0 += APPENDS.swap(0, Ordering::Relaxed);
+            per_sync[k].1 += SYNCS.swap(0, Ordering::Relaxed);
             lats[k].extend(lat);
         }
     }
@@ -160,21 +195,22 @@ fn interleaved() {
          Raw loop: median write + fdatasync latency {:.1} µs.\n\n",
         raw_lat.as_secs_f64() * 1e6
     ));
-    out.push_str("| row | synced appends/s | vs 1 thread | vs raw loop | p50 µs | p99 µs | p99 / raw p50 |\n");
-    out.push_str("|---|---:|---:|---:|---:|---:|---:|\n");
+    out.push_str("| row | synced appends/s | vs 1 thread | vs raw loop | p50 µs | p99 µs | p99 / raw p50 | appends per sync |\n");
+    out.push_str("|---|---:|---:|---:|---:|---:|---:|---:|\n");
     for (k, cfg) in configs.iter().enumerate() {
         let mut l = std::mem::take(&mut lats[k]);
         l.sort();
         let (p50, p99) = (percentile(&l, 0.5), percentile(&l, 0.99));
         let name = match cfg {
-            None => "raw write + fdatasync (1 thread)".to_string(),
+            None => "raw write + fdatasync, growing file (1 thread)".to_string(),
+            Some(0) => "raw write + fdatasync, allocated file (1 thread)".to_string(),
             Some(t) => format!("SharedWal, {t} thread{}", if *t == 1 { "" } else { "s" }),
         };
         out.push_str(&format!(
-            "| {name} | {:.0} | {} | {:.2} | {:.1} | {:.1} | {:.2} |\n",
+            "| {name} | {:.0} | {} | {:.2} | {:.1} | {:.1} | {:.2} | {} |\n",
             rates[k],
-            if cfg.is_some() {
-                format!("{:.2}", rates[k] / rates[1])
+            if cfg.is_some_and(|t| t > 0) {
+                format!("{:.2}", rates[k] / rates[2])
             } else {
                 String::new()
             },
@@ -182,6 +218,10 @@ fn interleaved() {
             p50.as_secs_f64() * 1e6,
             p99.as_secs_f64() * 1e6,
             p99.as_secs_f64() / raw_lat.as_secs_f64(),
+            match per_sync[k] {
+                (_, 0) => String::new(),
+                (a, s) => format!("{:.1}", a as f64 / s as f64),
+            },
         ));
     }
     println!("\n{out}");
@@ -204,6 +244,7 @@ fn benches(c: &mut Criterion) {
 criterion_group! {
     name = group_commit;
     config = Criterion::default()
+        .without_plots()
         .warm_up_time(Duration::from_millis(300))
         .measurement_time(Duration::from_secs(2))
         .sample_size(10)

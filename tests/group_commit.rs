@@ -178,6 +178,8 @@ struct GateState {
     fail: BTreeMap<usize, Errno>,
     /// Fail the write calls made while this many syncs have been entered.
     fail_write_after: Option<(usize, Errno)>,
+    /// Panic in the write calls made while this many syncs have been entered.
+    panic_write_after: Option<usize>,
     syncs: usize,
 }
 
@@ -190,6 +192,9 @@ impl Gate {
     }
     fn fail_writes_after(&self, syncs: usize, errno: Errno) {
         self.0.state.lock().unwrap().fail_write_after = Some((syncs, errno));
+    }
+    fn panic_writes_after(&self, syncs: usize) {
+        self.0.state.lock().unwrap().panic_write_after = Some(syncs);
     }
     /// Waits until `n` syncs have been entered (held).
     fn wait_entered(&self, n: usize) {
@@ -232,6 +237,12 @@ impl std::fmt::Debug for Gated {
 impl Write for Gated {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let g = self.gate.0.state.lock().unwrap();
+        if let Some(after) = g.panic_write_after {
+            if g.armed && g.entered >= after {
+                drop(g);
+                panic!("injected panic in write");
+            }
+        }
         if let Some((after, errno)) = g.fail_write_after {
             if g.armed && g.entered >= after {
                 return Err(errno.error());
@@ -822,4 +833,26 @@ fn fault_at_every_nth_write_or_sync_under_concurrent_appends() {
         }
     }
     assert!(fired_runs >= 40, "only {fired_runs} runs hit their fault");
+}
+
+#[test]
+fn a_leader_that_panics_mid_group_wakes_every_member_of_its_group() {
+    let dir = tempfile::tempdir().unwrap();
+    let (wal, gate, first, others) = two_groups(dir.path(), CommitOptions::new(), 5, 100);
+    gate.panic_writes_after(1); // group 2's leader panics in its write
+    gate.release();
+    assert_eq!(first.join().unwrap().unwrap(), 1);
+    let mut panicked = 0;
+    for h in others {
+        match h.join() {
+            Err(_) => panicked += 1, // the leader
+            Ok(r) => assert!(matches!(r, Err(Error::OutcomeUnknown { .. })), "{r:?}"),
+        }
+    }
+    assert_eq!(panicked, 1);
+    assert_eq!(wal.durable_seq(), 1);
+    assert!(matches!(
+        wal.append(&one(1, 1)),
+        Err(Error::OutcomeUnknown { .. })
+    ));
 }

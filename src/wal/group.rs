@@ -133,7 +133,7 @@ impl CommitOptions {
 /// wal.append(&batch)?;
 /// let stats = wal.stats();
 /// assert_eq!((stats.appends, stats.groups, stats.syncs), (1, 1, 1));
-/// # Ok::<(), blocklog::Error>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -277,7 +277,7 @@ struct Shared {
 ///     batches += matches!(event, WalEvent::Batch(_)) as usize;
 /// }
 /// assert_eq!(batches, 4);
-/// # Ok::<(), blocklog::Error>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone)]
 pub struct SharedWal {
@@ -324,7 +324,7 @@ impl SharedWal {
     /// assert_eq!(wal.written_seq(), seq + 1);
     /// assert_eq!(wal.durable_seq(), 0);
     /// assert_eq!(wal.sync()?, seq + 1); // now durable
-    /// # Ok::<(), blocklog::Error>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn new(wal: Wal, commit: CommitOptions) -> Result<Self> {
         if let Some(e) = wal.poisoned() {
@@ -409,7 +409,7 @@ impl SharedWal {
     /// batch.put(b"commit record")?;
     /// let seq = wal.append_durable(&batch)?;
     /// assert!(wal.durable_seq() >= seq);
-    /// # Ok::<(), blocklog::Error>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn append_durable(&self, batch: &Batch) -> Result<u64> {
         self.submit(Some(batch), true).map(|(seq, _)| seq)
@@ -439,7 +439,7 @@ impl SharedWal {
     /// wal.wait_durable(seq)?;
     /// assert!(wal.durable_seq() >= seq);
     /// assert!(wal.wait_durable(seq + 1).is_err()); // not appended
-    /// # Ok::<(), blocklog::Error>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn wait_durable(&self, seq: u64) -> Result<()> {
         {
@@ -479,7 +479,7 @@ impl SharedWal {
     /// assert!(rx.try_recv().is_err()); // not durable yet
     /// wal.sync()?;
     /// assert_eq!(rx.recv(), Ok(true));
-    /// # Ok::<(), blocklog::Error>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn on_durable(&self, seq: u64, callback: impl FnOnce(Result<()>) + Send + 'static) {
         let outcome = {
@@ -668,6 +668,7 @@ impl Shared {
         let mut turn = Turn {
             shared: self,
             finished: false,
+            members: Vec::new(),
         };
         let min = self.opts.min_sync_interval;
         if !min.is_zero() && self.wants_sync(&g) {
@@ -708,6 +709,7 @@ impl Shared {
                 entries += b.len() as u64;
                 batches.push(b);
             }
+            turn.members.push(req.thread.clone());
             members.push((req.thread, req.sync));
         }
         if let SyncPolicy::Bytes(n) = self.opts.policy {
@@ -797,6 +799,8 @@ impl Shared {
 struct Turn<'a> {
     shared: &'a Shared,
     finished: bool,
+    /// The group taken so far: woken too.
+    members: Vec<Thread>,
 }
 
 impl Drop for Turn<'_> {
@@ -814,7 +818,7 @@ impl Drop for Turn<'_> {
         g.leader = false;
         let callbacks = std::mem::take(&mut g.callbacks);
         let e = g.poisoned.clone();
-        wake(&g, std::iter::empty());
+        wake(&g, self.members.iter());
         drop(g);
         if let Some(e) = e {
             // Not resumed: this thread is unwinding already.

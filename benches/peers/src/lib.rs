@@ -7,6 +7,8 @@
 //! to the last byte read back; creating the empty directory (and, for the
 //! logs that need it, opening the empty log) is not timed.
 
+pub mod synced;
+
 use std::fs::File;
 use std::io::{self, BufWriter};
 use std::path::Path;
