@@ -21,11 +21,24 @@ use crate::commit::{Committer, Done};
 use crate::error::{Error, Result};
 use crate::record::{self, Record};
 
+/// Adjusts the WAL's options (tests: fault injection).
+type WalHook = Arc<dyn Fn(WalOptions) -> WalOptions + Send + Sync>;
+
 /// Options of a [`LogStore`].
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Options {
     max_file_size: u64,
     max_record_size: usize,
+    wal_hook: Option<WalHook>,
+}
+
+impl Debug for Options {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Options")
+            .field("max_file_size", &self.max_file_size)
+            .field("max_record_size", &self.max_record_size)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for Options {
@@ -33,6 +46,7 @@ impl Default for Options {
         Options {
             max_file_size: 64 << 20,
             max_record_size: 32 << 20,
+            wal_hook: None,
         }
     }
 }
@@ -59,14 +73,29 @@ impl Options {
         self
     }
 
+    /// Tests only: passes the WAL's options through `hook` before opening
+    /// (to wrap its files in a fault injector).
+    #[doc(hidden)]
+    pub fn wal_hook(
+        mut self,
+        hook: impl Fn(WalOptions) -> WalOptions + Send + Sync + 'static,
+    ) -> Options {
+        self.wal_hook = Some(Arc::new(hook));
+        self
+    }
+
     fn wal(&self) -> WalOptions {
         // Tolerate-tail only: a torn, never-acknowledged tail is dropped;
         // anything else (damage in synced data) refuses to open rather than
         // lose or skip acknowledged records.
-        WalOptions::new()
+        let opts = WalOptions::new()
             .mode(RecoveryMode::TolerateTail)
             .max_file_size(self.max_file_size)
-            .max_record_size(self.max_record_size)
+            .max_record_size(self.max_record_size);
+        match &self.wal_hook {
+            Some(hook) => hook(opts),
+            None => opts,
+        }
     }
 }
 
