@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Raft stage: the long kill -9 run of the log store (400 rounds of a child process voting,
+# Raft stage: the long kill -9 run of the log store (150 rounds of a child process voting,
 # appending, truncating and purging, killed at random acknowledgements; `cargo test` runs 40), then
 # the three-node example cluster (a node stopped and restarted from its WAL catches up).
 set -euo pipefail

@@ -11,7 +11,7 @@
 //!
 //! The child is this test binary, re-executed. Rounds and seed:
 //! `BLOCKLOG_RAFT_CRASH_ROUNDS` (default 40; the ignored `_long` test:
-//! 400), `BLOCKLOG_RAFT_CRASH_SEED`.
+//! 150), `BLOCKLOG_RAFT_CRASH_SEED`.
 
 mod common;
 
@@ -241,7 +241,13 @@ fn run(test_name: &str, rounds: u32) {
             _ => rng.range(4, 60),
         };
         let mut child = Command::new(&exe)
-            .args(["--exact", test_name, "--nocapture", "--test-threads=1"])
+            .args([
+                "--exact",
+                test_name,
+                "--include-ignored",
+                "--nocapture",
+                "--test-threads=1",
+            ])
             .env(CHILD_DIR, &dir)
             .env(CHILD_SEED, rng.next_u64().to_string())
             .stdout(Stdio::piped())
