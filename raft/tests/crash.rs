@@ -348,6 +348,6 @@ fn sigkill_while_voting_appending_truncating_purging() {
 fn sigkill_while_voting_appending_truncating_purging_long() {
     child_or(
         "sigkill_while_voting_appending_truncating_purging_long",
-        400,
+        150,
     );
 }
