@@ -29,8 +29,8 @@ use blocklog_raft::kv::{KvConfig, Set};
 use blocklog_raft::{LogStore, Options};
 use openraft::storage::{LogFlushed, RaftLogStorage, RaftLogStorageExt};
 use openraft::{
-    AnyError, CommittedLeaderId, Entry, EntryPayload, LogId, LogState, RaftLogReader,
-    StorageError, StorageIOError, Vote,
+    AnyError, CommittedLeaderId, Entry, EntryPayload, LogId, LogState, RaftLogReader, StorageError,
+    StorageIOError, Vote,
 };
 use tokio::sync::{oneshot, Mutex};
 
@@ -97,13 +97,14 @@ impl RaftLogReader<KvConfig> for MemLog {
         &mut self,
         range: RB,
     ) -> Result<Vec<Entry<KvConfig>>, StorageError<u64>> {
-        self.log
-            .range(range)
-            .map(|(_, s)| {
-                serde_json::from_str(s)
-                    .map_err(|e| StorageIOError::read_logs(AnyError::new(&e)).into())
-            })
-            .collect()
+        let mut out = Vec::new();
+        for s in self.log.range(range).map(|(_, s)| s) {
+            match serde_json::from_str(s) {
+                Ok(e) => out.push(e),
+                Err(e) => return Err(StorageIOError::read_logs(AnyError::new(&e)).into()),
+            }
+        }
+        Ok(out)
     }
 }
 

@@ -49,15 +49,9 @@ impl std::fmt::Display for Down {
 impl Error for Down {}
 
 impl Router {
-    fn get<E: Error>(&self, id: NodeId) -> Result<Raft<KvConfig>, RPCError<NodeId, BasicNode, E>> {
-        let nodes = self
-            .nodes
-            .lock()
-            .map_err(|_| RPCError::Unreachable(Unreachable::new(&Down(id))))?;
-        nodes
-            .get(&id)
-            .cloned()
-            .ok_or_else(|| RPCError::Unreachable(Unreachable::new(&Down(id))))
+    /// The node, or `None` if it is down.
+    fn get(&self, id: NodeId) -> Option<Raft<KvConfig>> {
+        self.nodes.lock().ok()?.get(&id).cloned()
     }
 }
 
@@ -77,13 +71,21 @@ impl RaftNetworkFactory<KvConfig> for Router {
     }
 }
 
+impl Client {
+    fn raft(&self) -> Result<Raft<KvConfig>, Unreachable> {
+        self.router
+            .get(self.target)
+            .ok_or_else(|| Unreachable::new(&Down(self.target)))
+    }
+}
+
 impl RaftNetwork<KvConfig> for Client {
     async fn append_entries(
         &mut self,
         rpc: AppendEntriesRequest<KvConfig>,
         _option: RPCOption,
     ) -> Result<AppendEntriesResponse<NodeId>, RPCError<NodeId, BasicNode, RaftError<NodeId>>> {
-        let raft = self.router.get(self.target)?;
+        let raft = self.raft().map_err(RPCError::Unreachable)?;
         raft.append_entries(rpc)
             .await
             .map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e)))
@@ -97,7 +99,7 @@ impl RaftNetwork<KvConfig> for Client {
         InstallSnapshotResponse<NodeId>,
         RPCError<NodeId, BasicNode, RaftError<NodeId, InstallSnapshotError>>,
     > {
-        let raft = self.router.get(self.target)?;
+        let raft = self.raft().map_err(RPCError::Unreachable)?;
         raft.install_snapshot(rpc)
             .await
             .map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e)))
@@ -108,7 +110,7 @@ impl RaftNetwork<KvConfig> for Client {
         rpc: VoteRequest<NodeId>,
         _option: RPCOption,
     ) -> Result<VoteResponse<NodeId>, RPCError<NodeId, BasicNode, RaftError<NodeId>>> {
-        let raft = self.router.get(self.target)?;
+        let raft = self.raft().map_err(RPCError::Unreachable)?;
         raft.vote(rpc)
             .await
             .map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e)))

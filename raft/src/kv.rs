@@ -15,6 +15,8 @@ use openraft::{
 };
 use serde::{Deserialize, Serialize};
 
+use crate::Error;
+
 /// A write: set `key` to `value`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Set {
@@ -64,13 +66,8 @@ pub struct KvStateMachine {
     inner: Arc<Mutex<Inner>>,
 }
 
-fn poisoned() -> StorageError<NodeId> {
-    StorageIOError::new(
-        ErrorSubject::StateMachine,
-        ErrorVerb::Read,
-        AnyError::error("the state machine's lock is poisoned"),
-    )
-    .into()
+fn sm_err(e: Error) -> StorageError<NodeId> {
+    e.into_storage(ErrorSubject::StateMachine, ErrorVerb::Read)
 }
 
 impl KvStateMachine {
@@ -79,24 +76,25 @@ impl KvStateMachine {
         KvStateMachine::default()
     }
 
-    fn lock(&self) -> Result<MutexGuard<'_, Inner>, StorageError<NodeId>> {
-        self.inner.lock().map_err(|_| poisoned())
+    fn lock(&self) -> Result<MutexGuard<'_, Inner>, Error> {
+        self.inner.lock().map_err(|_| Error::Poisoned)
     }
 
-    /// The value of `key`, if set.
-    pub fn get(&self, key: &str) -> Result<Option<String>, StorageError<NodeId>> {
+    /// The value of `key`, if set ([`Error::Poisoned`] if a thread
+    /// panicked while applying).
+    pub fn get(&self, key: &str) -> Result<Option<String>, Error> {
         Ok(self.lock()?.data.get(key).cloned())
     }
 
     /// Every key and its value.
-    pub fn data(&self) -> Result<BTreeMap<String, String>, StorageError<NodeId>> {
+    pub fn data(&self) -> Result<BTreeMap<String, String>, Error> {
         Ok(self.lock()?.data.clone())
     }
 }
 
 impl RaftSnapshotBuilder<KvConfig> for KvStateMachine {
     async fn build_snapshot(&mut self) -> Result<Snapshot<KvConfig>, StorageError<NodeId>> {
-        let mut inner = self.lock()?;
+        let mut inner = self.lock().map_err(sm_err)?;
         let image = Image {
             last_applied: inner.last_applied,
             membership: inner.membership.clone(),
@@ -129,7 +127,7 @@ impl RaftStateMachine<KvConfig> for KvStateMachine {
         &mut self,
     ) -> Result<(Option<LogId<NodeId>>, StoredMembership<NodeId, BasicNode>), StorageError<NodeId>>
     {
-        let inner = self.lock()?;
+        let inner = self.lock().map_err(sm_err)?;
         Ok((inner.last_applied, inner.membership.clone()))
     }
 
@@ -138,7 +136,7 @@ impl RaftStateMachine<KvConfig> for KvStateMachine {
         I: IntoIterator<Item = openraft::Entry<KvConfig>> + Send,
         I::IntoIter: Send,
     {
-        let mut inner = self.lock()?;
+        let mut inner = self.lock().map_err(sm_err)?;
         let mut out = Vec::new();
         for entry in entries {
             inner.last_applied = Some(entry.log_id);
@@ -175,7 +173,7 @@ impl RaftStateMachine<KvConfig> for KvStateMachine {
         let image: Image = serde_json::from_slice(&bytes).map_err(|e| {
             StorageIOError::read_snapshot(Some(meta.signature()), AnyError::new(&e))
         })?;
-        let mut inner = self.lock()?;
+        let mut inner = self.lock().map_err(sm_err)?;
         inner.last_applied = meta.last_log_id;
         inner.membership = meta.last_membership.clone();
         inner.data = image.data;
@@ -186,7 +184,7 @@ impl RaftStateMachine<KvConfig> for KvStateMachine {
     async fn get_current_snapshot(
         &mut self,
     ) -> Result<Option<Snapshot<KvConfig>>, StorageError<NodeId>> {
-        let inner = self.lock()?;
+        let inner = self.lock().map_err(sm_err)?;
         Ok(inner.snapshot.as_ref().map(|(meta, bytes)| Snapshot {
             meta: meta.clone(),
             snapshot: Box::new(Cursor::new(bytes.clone())),
