@@ -307,11 +307,8 @@ impl<C: RaftTypeConfig> LogStore<C> {
                 state.apply(Record::Entry(e));
             }
         }
-        if batches.is_empty() {
-            // Nothing to make durable: what was durable stays so.
-            on_durable(Ok(()));
-            return Ok(());
-        }
+        // Even with no entries the request goes through the writer: its
+        // callback must come after those of every earlier append.
         self.committer.submit(batches, Some(Box::new(on_durable)))
     }
 

@@ -182,10 +182,16 @@ fn flush_callbacks_fire_in_log_order_and_entries_are_readable_at_once() {
             let got = reader.try_get_log_entries(i..=i).await.unwrap();
             assert_eq!(got.len(), 1);
         }
+        // An empty append's callback still comes after every earlier one.
+        let tx = tx.clone();
+        s.append_with(Vec::new(), move |r| tx.send((0, r.is_ok())).unwrap())
+            .unwrap();
     });
     drop(tx);
     let order: Vec<(u64, bool)> = rx.iter().collect();
-    assert_eq!(order, (1..=200).map(|i| (i, true)).collect::<Vec<_>>());
+    let mut want: Vec<(u64, bool)> = (1..=200).map(|i| (i, true)).collect();
+    want.push((0, true));
+    assert_eq!(order, want);
 }
 
 #[test]
