@@ -218,7 +218,7 @@ impl<C: RaftTypeConfig> LogStore<C> {
     ///
     /// Fails with the WAL's error if tolerate-tail recovery refuses the
     /// directory (damage in synced data), with [`Error::Corrupt`] if a
-    /// record does not decode, with `Error::Wal(Error::Locked)` if another
+    /// record does not decode, with `Error::Wal(blocklog::Error::Locked)` if another
     /// store has it open.
     pub fn open(dir: impl AsRef<Path>, opts: Options) -> Result<LogStore<C>> {
         let mut state = State {
