@@ -1,0 +1,353 @@
+//! Real crashes of the log store: a child process votes, appends (several
+//! appends in flight at once), truncates and purges in a loop, printing
+//! `DO <op>` before each operation and `ACK <op number>` when it is
+//! acknowledged (the flush callback for an append; the return for the
+//! others); the parent kills it with SIGKILL after a random number of
+//! acknowledgements, reopens the store and checks that its state is the
+//! acknowledged state plus, at most, a prefix of the operations in flight:
+//! no acknowledged entry lost, no truncated or purged entry back, the vote
+//! never behind the last one acknowledged. The next child carries on from
+//! the recovered state in the same directory.
+//!
+//! The child is this test binary, re-executed. Rounds and seed:
+//! `BLOCKLOG_RAFT_CRASH_ROUNDS` (default 40; the ignored `_long` test:
+//! 150), `BLOCKLOG_RAFT_CRASH_SEED`.
+
+mod common;
+
+use std::collections::{BTreeMap, VecDeque};
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+
+use blocklog_raft::{LogStore, Options};
+use blocklog_testkit::rng::Rng;
+use common::*;
+use openraft::storage::RaftLogStorage;
+use openraft::Vote;
+
+const CHILD_DIR: &str = "BLOCKLOG_RAFT_CRASH_DIR";
+const CHILD_SEED: &str = "BLOCKLOG_RAFT_CRASH_CHILD_SEED";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Op {
+    /// Entries `first .. first + n` of `term`, each with `value`.
+    Append {
+        term: u64,
+        first: u64,
+        n: u64,
+        value: String,
+    },
+    Vote(u64),
+    Truncate(u64),
+    Purge {
+        term: u64,
+        index: u64,
+    },
+}
+
+impl Op {
+    fn line(&self) -> String {
+        match self {
+            Op::Append {
+                term,
+                first,
+                n,
+                value,
+            } => format!("A {term} {first} {n} {value}"),
+            Op::Vote(t) => format!("V {t}"),
+            Op::Truncate(i) => format!("T {i}"),
+            Op::Purge { term, index } => format!("P {term} {index}"),
+        }
+    }
+
+    fn parse(s: &str) -> Op {
+        let f: Vec<&str> = s.split_whitespace().collect();
+        let n = |i: usize| f[i].parse::<u64>().unwrap();
+        match f[0] {
+            "A" => Op::Append {
+                term: n(1),
+                first: n(2),
+                n: n(3),
+                value: f[4].to_string(),
+            },
+            "V" => Op::Vote(n(1)),
+            "T" => Op::Truncate(n(1)),
+            "P" => Op::Purge {
+                term: n(1),
+                index: n(2),
+            },
+            other => panic!("unknown op {other}"),
+        }
+    }
+}
+
+/// The store's state as the operations define it (the same rules as the
+/// store's, written again).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Model {
+    vote: Option<u64>,
+    purged: Option<(u64, u64)>,
+    entries: BTreeMap<u64, (u64, String)>,
+}
+
+impl Model {
+    fn apply(&mut self, op: &Op) {
+        match op {
+            Op::Append {
+                term,
+                first,
+                n,
+                value,
+            } => {
+                for i in *first..first + n {
+                    self.entries.insert(i, (*term, value.clone()));
+                }
+            }
+            Op::Vote(t) => self.vote = Some(*t),
+            Op::Truncate(i) => drop(self.entries.split_off(i)),
+            Op::Purge { term, index } => {
+                if self.purged.is_none_or(|(_, p)| p < *index) {
+                    self.entries = self.entries.split_off(&(index + 1));
+                    self.purged = Some((*term, *index));
+                }
+            }
+        }
+    }
+
+    fn last(&self) -> Option<(u64, u64)> {
+        match self.entries.last_key_value() {
+            Some((i, (t, _))) => Some((*t, *i)),
+            None => self.purged,
+        }
+    }
+
+    fn from_image(img: &Image) -> Model {
+        Model {
+            vote: img.vote.map(|v| v.leader_id.term),
+            purged: img.last_purged.map(|l| (l.leader_id.term, l.index)),
+            entries: img
+                .entries
+                .iter()
+                .map(|(t, i, v)| (*i, (*t, v.clone())))
+                .collect(),
+        }
+    }
+}
+
+fn say(line: &str) {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{line}").unwrap();
+    out.flush().unwrap();
+}
+
+/// The child: operations until killed (or a safety limit).
+fn child(dir: &Path, seed: u64) {
+    let mut rng = Rng::new(seed);
+    let max_file = [4 << 10, 64 << 10, 64 << 20][rng.below(3) as usize];
+    let rt = runtime();
+    rt.block_on(async {
+        let mut s: Store = LogStore::open(dir, Options::new().max_file_size(max_file)).unwrap();
+        let mut m = Model::from_image(&image(&mut s).await);
+        let (tx, rx) = mpsc::channel::<()>();
+        let mut in_flight = 0;
+        for k in 0..20_000u64 {
+            let first_index = m.purged.map_or(1, |p| p.1 + 1);
+            let last_index = m.last().map_or(0, |l| l.1);
+            let has_entries = !m.entries.is_empty();
+            let term = m.vote.unwrap_or(0);
+            let op = match rng.below(10) {
+                _ if m.vote.is_none() => Op::Vote(1),
+                0 => Op::Vote(term + 1),
+                1 if has_entries => {
+                    Op::Truncate(rng.range(first_index as usize, last_index as usize) as u64)
+                }
+                2 if has_entries => {
+                    let index = rng.range(first_index as usize, last_index as usize) as u64;
+                    Op::Purge {
+                        term: m.entries[&index].0,
+                        index,
+                    }
+                }
+                _ => Op::Append {
+                    term,
+                    first: last_index + 1,
+                    n: rng.range(1, 4) as u64,
+                    value: format!("s{seed:x}k{k}"),
+                },
+            };
+            say(&format!("DO {k} {}", op.line()));
+            m.apply(&op);
+            match &op {
+                Op::Append {
+                    term,
+                    first,
+                    n,
+                    value,
+                } => {
+                    let entries = (*first..first + n)
+                        .map(|i| entry(*term, i, value))
+                        .collect();
+                    let tx = tx.clone();
+                    s.append_with(entries, move |r| {
+                        r.unwrap();
+                        say(&format!("ACK {k}"));
+                        let _ = tx.send(());
+                    })
+                    .unwrap();
+                    in_flight += 1;
+                    if in_flight >= rng.range(1, 15) {
+                        for _ in 0..in_flight {
+                            rx.recv().unwrap();
+                        }
+                        in_flight = 0;
+                    }
+                }
+                Op::Vote(t) => s.save_vote(&Vote::new(*t, 0)).await.unwrap(),
+                Op::Truncate(i) => s.truncate(log_id(0, *i)).await.unwrap(),
+                Op::Purge { term, index } => s.purge(log_id(*term, *index)).await.unwrap(),
+            }
+            if !matches!(op, Op::Append { .. }) {
+                say(&format!("ACK {k}"));
+            }
+        }
+    });
+}
+
+fn rounds(default: u32) -> u32 {
+    std::env::var("BLOCKLOG_RAFT_CRASH_ROUNDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}
+
+fn run(test_name: &str, rounds: u32) {
+    let seed: u64 = std::env::var("BLOCKLOG_RAFT_CRASH_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20261203);
+    let exe = std::env::current_exe().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("wal");
+    let mut rng = Rng::new(seed);
+    let mut model = Model::default();
+    let rt = runtime();
+    let (mut acked_total, mut beyond_ack, mut ops_total) = (0u64, 0u64, 0u64);
+    for round in 0..rounds {
+        let kill_after = match rng.below(8) {
+            0 => 0,
+            1 => rng.range(1, 4),
+            _ => rng.range(4, 60),
+        };
+        let mut child = Command::new(&exe)
+            .args([
+                "--exact",
+                test_name,
+                "--include-ignored",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(CHILD_DIR, &dir)
+            .env(CHILD_SEED, rng.next_u64().to_string())
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(tmp.path().join("child.stderr")).unwrap())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut pending: VecDeque<(u64, Op)> = VecDeque::new();
+        let mut acks = 0;
+        if kill_after == 0 {
+            child.kill().unwrap();
+        }
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            // libtest's "test <name> ... " may start the first line.
+            let line = match line.find("DO ").or_else(|| line.find("ACK ")) {
+                Some(at) => &line[at..],
+                None => continue,
+            };
+            if let Some(rest) = line.strip_prefix("DO ") {
+                let (k, op) = rest.split_once(' ').unwrap();
+                pending.push_back((k.parse().unwrap(), Op::parse(op)));
+                ops_total += 1;
+            } else if let Some(k) = line.strip_prefix("ACK ") {
+                let k: u64 = k.parse().unwrap();
+                let (oldest, op) = pending.pop_front().expect("an ACK without its DO");
+                assert_eq!(k, oldest, "round {round}: acknowledged out of log order");
+                model.apply(&op);
+                acks += 1;
+                acked_total += 1;
+                if acks == kill_after {
+                    child.kill().unwrap(); // SIGKILL
+                }
+            }
+        }
+        let status = child.wait().unwrap();
+        assert!(
+            status.code().is_none(),
+            "round {round}: the child exited by itself ({status}): it failed:\n{}",
+            std::fs::read_to_string(tmp.path().join("child.stderr")).unwrap_or_default()
+        );
+        // The recovered state: the acknowledged one plus a prefix of what
+        // was in flight.
+        let img = rt.block_on(async { image(&mut open(&dir)).await });
+        let got = Model::from_image(&img);
+        let mut candidate = model.clone();
+        let mut matched = candidate == got;
+        let mut extra = 0;
+        for (_, op) in &pending {
+            if matched {
+                break;
+            }
+            candidate.apply(op);
+            extra += 1;
+            matched = candidate == got;
+        }
+        assert!(
+            matched,
+            "round {round}: recovered state is neither the acknowledged one nor it plus a prefix \
+             of the {} operations in flight\nacknowledged: {model:?}\nin flight: {pending:?}\n\
+             recovered: {got:?}",
+            pending.len()
+        );
+        assert!(got.vote >= model.vote, "round {round}: the vote went back");
+        beyond_ack += extra;
+        model = got;
+    }
+    eprintln!(
+        "raft crash test: {rounds} rounds, {ops_total} operations, {acked_total} acknowledged, \
+         {beyond_ack} in flight and recovered anyway; final: {} entries, vote {:?}, purged {:?}",
+        model.entries.len(),
+        model.vote,
+        model.purged
+    );
+    assert!(
+        acked_total > u64::from(rounds),
+        "too few acknowledgements to mean anything"
+    );
+}
+
+fn child_or(test_name: &str, default_rounds: u32) {
+    if let Some(dir) = std::env::var_os(CHILD_DIR) {
+        let seed = std::env::var(CHILD_SEED).unwrap().parse().unwrap();
+        child(Path::new(&dir), seed);
+        return;
+    }
+    run(test_name, rounds(default_rounds));
+}
+
+#[test]
+fn sigkill_while_voting_appending_truncating_purging() {
+    child_or("sigkill_while_voting_appending_truncating_purging", 40);
+}
+
+/// The long run, for CI's post stage (`.ci/post-raft.sh`).
+#[test]
+#[ignore]
+fn sigkill_while_voting_appending_truncating_purging_long() {
+    child_or(
+        "sigkill_while_voting_appending_truncating_purging_long",
+        150,
+    );
+}
