@@ -543,7 +543,7 @@ impl<W: Write> Writer<W> {
             self.block_offset = 0;
         }
         let offset = self.end();
-        let crc = mask_crc(crc32c::crc32c_append(crc_seed(record_type, None), payload));
+        let crc = mask_crc(crate::crc::append(crc_seed(record_type, None), payload));
         self.staged.extend_from_slice(&crc.to_le_bytes());
         self.staged
             .extend_from_slice(&(payload.len() as u16).to_le_bytes());
@@ -565,7 +565,7 @@ impl<W: Write> Writer<W> {
         let len = payload.len() as u16;
         debug_assert!(payload.len() <= BLOCK_SIZE);
         let seed = self.seeds[fragment as usize];
-        let crc = mask_crc(crc32c::crc32c_append(seed, payload));
+        let crc = mask_crc(crate::crc::append(seed, payload));
         out[0..4].copy_from_slice(&crc.to_le_bytes());
         out[4..6].copy_from_slice(&len.to_le_bytes());
         out[6] = RecordType::for_fragment(fragment, self.log_number.is_some()).to_byte();
