@@ -75,8 +75,9 @@ def main():
     print()
     print("| records | crc32c crate / google crc32c | LevelDB write / (google crc32c + memcpy) "
           "| LevelDB read / google crc32c | blocklog write / (crc32c + memcpy) "
-          "| blocklog `Bytes` read / crc32c | blocklog lent read / crc32c |")
-    print("|---|---|---|---|---|---|---|")
+          "| blocklog `Bytes` read / crc32c | blocklog lent read / crc32c "
+          "| blocklog `Bytes` read / (crc32c + memcpy) | blocklog `io::Read` / `Bytes` read |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for _, s in SIZES:
         crate = [L[s]["crc"] / B[f"read-{s}/crc32c"] for L, B in per]
         lw = [(L[s]["crc"] + B[f"write-{s}/memcpy"]) / L[s]["write"] for L, B in per]
@@ -84,7 +85,10 @@ def main():
         bw = [(B[f"write-{s}/crc32c"] + B[f"write-{s}/memcpy"]) / B[f"write-{s}/legacy-mem"] for L, B in per]
         br = [B[f"read-{s}/crc32c"] / B[f"read-{s}/legacy-bytes"] for L, B in per]
         bl = [B[f"read-{s}/crc32c"] / B[f"read-{s}/legacy-bytes-ref"] for L, B in per]
-        print(f"| {s} | {fmt(crate)} | {fmt(lw)} | {fmt(lr)} | {fmt(bw)} | {fmt(br)} | {fmt(bl)} |")
+        bm = [(B[f"read-{s}/crc32c"] + B[f"read-{s}/memcpy"]) / B[f"read-{s}/legacy-bytes"] for L, B in per]
+        io = [B[f"read-{s}/legacy-bytes"] / B[f"read-{s}/legacy-mem"] for L, B in per]
+        print(f"| {s} | {fmt(crate)} | {fmt(lw)} | {fmt(lr)} | {fmt(bw)} | {fmt(br)} | {fmt(bl)} "
+              f"| {fmt(bm)} | {fmt(io)} |")
     raw = {k: [B.get(k) for _, B in per] for k in sorted(per[0][1])}
     print("\nblocklog medians (µs):", ", ".join(f"{k} {statistics.median(v) * 1e6:.0f}" for k, v in raw.items()))
     print("LevelDB medians (µs):", ", ".join(
