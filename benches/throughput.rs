@@ -7,6 +7,8 @@
 //! - read back by [`blocklog::Reader`] from memory (`-mem`: through
 //!   `io::Read`; `-bytes`: zero-copy with `build_from_bytes`; `-bytes-ref`:
 //!   zero-copy, payloads lent by `next_record_ref`) and from the file,
+//! - sliced into one `Bytes` per record and dropped (`bytes-slice`, records
+//!   of one fragment: the reference-count cost of `Bytes` records),
 //! - checksummed with the `crc32c` crate in the same fragment-sized calls a
 //!   reader or writer must make (the checksum bound),
 //! - copied with a plain memcpy, and written/read with bare write(2)/read(2)
@@ -250,6 +252,27 @@ fn bench_read(c: &mut Criterion<ThreadCpu>, case: &Case, works: &mut Vec<Work>) 
         })
     });
     works.push(case.work(format!("{group_name}/read2"), log_len));
+
+    if case.size <= MAX_FRAGMENT_PAYLOAD {
+        // What a `Bytes` record costs beyond the checksum: one slice of the
+        // shared block per record, and its drop (a reference-count increment
+        // and decrement, through the `bytes` crate's vtable).
+        let shared = bytes::Bytes::from(case.legacy_log.clone());
+        let mut ranges = Vec::with_capacity(case.count);
+        let mut r = ReaderOptions::new().build_from_bytes(shared.clone());
+        while let Some((offset, payload)) = r.next_record_ref().unwrap() {
+            let start = offset as usize + blocklog::format::HEADER_SIZE;
+            ranges.push(start..start + payload.len());
+        }
+        g.bench_function("bytes-slice", |b| {
+            b.iter(|| {
+                for range in &ranges {
+                    black_box(shared.slice(range.clone()));
+                }
+            })
+        });
+        works.push(case.work(format!("{group_name}/bytes-slice"), log_len));
+    }
 
     for (fmt, log, path) in [
         ("legacy", &case.legacy_log, &case.legacy_file),

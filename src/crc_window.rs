@@ -144,10 +144,10 @@ impl Windows {
                 return (w.crc, work);
             }
             w.start = start;
-            w.crc = crc32c::crc32c(&block[start..start + len]);
+            w.crc = crate::crc::crc32c(&block[start..start + len]);
             return (w.crc, len);
         }
-        let crc = crc32c::crc32c(&block[start..start + len]);
+        let crc = crate::crc::crc32c(&block[start..start + len]);
         let w = Window {
             start,
             len,

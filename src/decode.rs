@@ -1189,5 +1189,5 @@ fn full_record_at(
         }
     }
     let masked = u32::from_le_bytes([h[0], h[1], h[2], h[3]]);
-    (unmask_crc(masked) == crc32c::crc32c_append(seed, &block[start..end])).then_some(start..end)
+    (unmask_crc(masked) == crate::crc::append(seed, &block[start..end])).then_some(start..end)
 }

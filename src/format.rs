@@ -312,7 +312,7 @@ const TYPE_CRC: [u32; 256] = {
 pub(crate) fn crc_seed(record_type: RecordType, log_number: Option<u32>) -> u32 {
     let crc = TYPE_CRC[record_type.to_byte() as usize];
     match log_number {
-        Some(n) => crc32c::crc32c_append(crc, &n.to_le_bytes()),
+        Some(n) => crate::crc::append(crc, &n.to_le_bytes()),
         None => crc,
     }
 }
@@ -321,7 +321,7 @@ pub(crate) fn crc_seed(record_type: RecordType, log_number: Option<u32>) -> u32 
 /// the log number for recyclable types, then the payload.
 #[inline]
 pub fn record_crc(record_type: RecordType, log_number: Option<u32>, payload: &[u8]) -> u32 {
-    crc32c::crc32c_append(crc_seed(record_type, log_number), payload)
+    crate::crc::append(crc_seed(record_type, log_number), payload)
 }
 
 /// Encodes a header for `payload` into `out` and returns its size.

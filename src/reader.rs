@@ -100,7 +100,21 @@ impl<R: Read> Reader<R> {
     /// assert!(reader.next_record()?.is_none());
     /// # Ok::<(), blocklog::Error>(())
     /// ```
+    #[inline]
     pub fn next_record(&mut self) -> Result<Option<Record>> {
+        // The common case first, without wrapping the record in an event.
+        if let Some((offset, payload)) = self.decoder.fast_full() {
+            return Ok(Some(Record {
+                offset,
+                end: self.decoder.here(),
+                payload: self.decoder.block().slice(payload),
+            }));
+        }
+        self.next_record_slow()
+    }
+
+    /// [`next_record`](Reader::next_record) past the fast path.
+    fn next_record_slow(&mut self) -> Result<Option<Record>> {
         loop {
             match self.next_event()? {
                 Some(Event::Record(r)) => return Ok(Some(r)),
@@ -128,12 +142,13 @@ impl<R: Read> Reader<R> {
     /// assert_eq!(total, 3);
     /// # Ok::<(), blocklog::Error>(())
     /// ```
+    #[inline]
     pub fn next_record_ref(&mut self) -> Result<Option<(u64, &[u8])>> {
         self.lent = None;
         if let Some((offset, payload)) = self.decoder.fast_full() {
             return Ok(Some((offset, &self.decoder.block()[payload])));
         }
-        match self.next_record()? {
+        match self.next_record_slow()? {
             Some(record) => {
                 let payload = self.lent.insert(record.payload);
                 Ok(Some((record.offset, &payload[..])))

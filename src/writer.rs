@@ -454,7 +454,34 @@ impl<W: Write> Writer<W> {
     /// assert_eq!(writer.add_record(&vec![0; 100_000])?, 25);
     /// # Ok::<(), blocklog::Error>(())
     /// ```
+    #[inline]
     pub fn add_record(&mut self, payload: &[u8]) -> Result<u64> {
+        // The common case, small enough to inline into the caller's loop: a
+        // healthy writer, a record within the limit that is one FULL
+        // fragment in the current block and leaves the staging buffer below
+        // its size (nothing to write to the sink).
+        let header_size = self.header_size();
+        let leftover = BLOCK_SIZE - self.block_offset;
+        let size = header_size + payload.len();
+        if self.poisoned.is_none()
+            && payload.len() <= self.max_record_size
+            && size <= leftover
+            && self.staged.len() + size < self.buffer_size
+        {
+            let offset = self.end();
+            self.stage_full(payload);
+            self.block_offset += size;
+            if self.block_offset == BLOCK_SIZE {
+                self.block_offset = 0;
+            }
+            return Ok(offset);
+        }
+        self.add_record_slow(payload)
+    }
+
+    /// [`add_record`](Writer::add_record) for everything else.
+    #[inline(never)]
+    fn add_record_slow(&mut self, payload: &[u8]) -> Result<u64> {
         self.check_poisoned()?;
         if payload.len() > self.max_record_size {
             // Refused before anything is staged: the writer stays usable.
@@ -468,10 +495,7 @@ impl<W: Write> Writer<W> {
         if leftover >= header_size && payload.len() <= leftover - header_size {
             // Fast path: the record is one FULL fragment in the current block.
             let offset = self.end();
-            let mut header = [0u8; RECYCLABLE_HEADER_SIZE];
-            self.encode(&mut header, Fragment::Full, payload);
-            self.staged.extend_from_slice(&header[..header_size]);
-            self.staged.extend_from_slice(payload);
+            self.stage_full(payload);
             self.block_offset += header_size + payload.len();
             if self.block_offset == BLOCK_SIZE {
                 self.block_offset = 0;
@@ -586,7 +610,7 @@ impl<W: Write> Writer<W> {
     /// Stages one physical record of `record_type` (its header carrying
     /// `log_number` when given) without moving the block position.
     fn push_record(&mut self, record_type: RecordType, log_number: Option<u32>, payload: &[u8]) {
-        let crc = mask_crc(crc32c::crc32c_append(
+        let crc = mask_crc(crate::crc::append(
             crc_seed(record_type, log_number),
             payload,
         ));
@@ -600,13 +624,41 @@ impl<W: Write> Writer<W> {
         self.staged.extend_from_slice(payload);
     }
 
+    /// Stages a FULL record: its header (of a size known at compile time
+    /// in each branch, so that it is copied without a call) and `payload`,
+    /// with one capacity check. `payload` fits the current block.
+    #[inline]
+    fn stage_full(&mut self, payload: &[u8]) {
+        let crc = mask_crc(crate::crc::append(
+            self.seeds[Fragment::Full as usize],
+            payload,
+        ));
+        let [c0, c1, c2, c3] = crc.to_le_bytes();
+        let [l0, l1] = (payload.len() as u16).to_le_bytes();
+        match self.log_number {
+            None => {
+                self.staged.reserve(HEADER_SIZE + payload.len());
+                let t = RecordType::Full.to_byte();
+                self.staged.extend_from_slice(&[c0, c1, c2, c3, l0, l1, t]);
+            }
+            Some(n) => {
+                self.staged.reserve(RECYCLABLE_HEADER_SIZE + payload.len());
+                let t = RecordType::RecyclableFull.to_byte();
+                let [n0, n1, n2, n3] = n.to_le_bytes();
+                self.staged
+                    .extend_from_slice(&[c0, c1, c2, c3, l0, l1, t, n0, n1, n2, n3]);
+            }
+        }
+        self.staged.extend_from_slice(payload);
+    }
+
     /// Encodes the header of a fragment carrying `payload` into `out`.
     #[inline]
     fn encode(&self, out: &mut [u8; RECYCLABLE_HEADER_SIZE], fragment: Fragment, payload: &[u8]) {
         let len = payload.len() as u16;
         debug_assert!(payload.len() <= BLOCK_SIZE);
         let seed = self.seeds[fragment as usize];
-        let crc = mask_crc(crc32c::crc32c_append(seed, payload));
+        let crc = mask_crc(crate::crc::append(seed, payload));
         out[0..4].copy_from_slice(&crc.to_le_bytes());
         out[4..6].copy_from_slice(&len.to_le_bytes());
         out[6] = RecordType::for_fragment(fragment, self.log_number.is_some()).to_byte();

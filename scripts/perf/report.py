@@ -58,13 +58,13 @@ def throughput():
             continue
         crc = t["crc32c"]
         writing = group.startswith("write")
-        for name in ["crc32c", "memcpy", "write2", "read2"]:
+        for name in ["crc32c", "memcpy", "write2", "read2", "bytes-slice"]:
             if t.get(name) is None:
                 continue
             w = work[f"{group}/{name}"]
             print(f"| {group}/{name} (baseline) | | {gbs(int(w['payload_bytes']), t[name]):.2f} | | | |")
         for name, ns in t.items():
-            if name in ("crc32c", "memcpy", "write2", "read2") or ns is None:
+            if name in ("crc32c", "memcpy", "write2", "read2", "bytes-slice") or ns is None:
                 continue
             w = work[f"{group}/{name}"]
             recs = int(w["records"]) / ns * 1e9
