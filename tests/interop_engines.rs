@@ -624,13 +624,15 @@ fn leveldb_reports_our_markers_as_unknown_record_type_and_cannot_replay_our_batc
     assert!(lenient.kv.is_empty(), "{:?}", lenient.kv);
 }
 
-/// A modern RocksDB: the one bundled in the `rocksdict` Python wheel
-/// (10.4.2 in rocksdict 0.3.29), driven by `tests/interop/rocksdb10/rocksdb10.py`.
-/// Returns the Python interpreter to run it with (`BLOCKLOG_ROCKSDB10_PYTHON`,
-/// else the venv `.ci/pre-interop.sh` makes: `interop-venv/bin/python` in the
-/// target directory), or `None` with a message; under CI it fails instead.
-fn rocksdb10() -> Option<PathBuf> {
-    let python = match std::env::var_os("BLOCKLOG_ROCKSDB10_PYTHON") {
+/// Newer RocksDB releases, bundled in two PyPI wheels and driven by
+/// `tests/interop/pyrocks/pyrocks.py`: `rocksdict` 0.3.29 (RocksDB 9.8.4, all
+/// four recovery modes) and `amulet-rocksdb` 1.0.6 (RocksDB 11.1.2, which takes
+/// no recovery mode: point-in-time, RocksDB's default). Returns a Python with
+/// both (`BLOCKLOG_PYROCKS_PYTHON`, else the venv `.ci/pre-interop.sh` makes:
+/// `interop-venv/bin/python` in the target directory), or `None` with a
+/// message; under CI it fails instead.
+fn pyrocks() -> Option<PathBuf> {
+    let python = match std::env::var_os("BLOCKLOG_PYROCKS_PYTHON") {
         Some(p) => Some(PathBuf::from(p)),
         // The test binary is TARGET/debug/deps/interop_engines-HASH.
         None => std::env::current_exe()
@@ -642,9 +644,9 @@ fn rocksdb10() -> Option<PathBuf> {
     if let Some(p) = python.filter(|p| p.is_file()) {
         return Some(p);
     }
-    let msg = "no Python with rocksdict (RocksDB 10): run .ci/pre-interop.sh (makes \
-               TARGET/interop-venv with `pip install rocksdict`) or set \
-               BLOCKLOG_ROCKSDB10_PYTHON to a python that imports rocksdict";
+    let msg = "no Python with rocksdict and amulet-rocksdb: run .ci/pre-interop.sh (makes \
+               TARGET/interop-venv with pip) or set BLOCKLOG_PYROCKS_PYTHON to a python \
+               that imports both";
     if std::env::var_os("CI").is_some() {
         panic!("CI: {msg}");
     }
@@ -652,17 +654,18 @@ fn rocksdb10() -> Option<PathBuf> {
     None
 }
 
-fn rocksdb10_run(python: &Path, args: &[&str]) -> (bool, String) {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/rocksdb10/rocksdb10.py");
+fn pyrocks_run(python: &Path, engine: &str, args: &[&str]) -> (bool, String) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/pyrocks/pyrocks.py");
     let out = Command::new(python)
         .arg(&script)
+        .arg(engine)
         .args(args)
         .output()
         .unwrap_or_else(|e| panic!("cannot run {}: {e}", python.display()));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         out.status.success() || out.status.code() == Some(2),
-        "rocksdb10.py {args:?}: {stderr}"
+        "pyrocks.py {engine} {args:?}: {stderr}"
     );
     (out.status.success(), String::from_utf8(out.stdout).unwrap())
 }
@@ -753,54 +756,56 @@ fn wal_of_unique_puts(
         assert_eq!(last_end, len, "the newest file ends with the last batch");
     }
     if end == WalEnd::Torn {
-        let f = std::fs::OpenOptions::new().write(true).open(&newest).unwrap();
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&newest)
+            .unwrap();
         f.set_len(len - 3).unwrap();
     }
     (batches, states)
 }
 
-/// Opens a copy of `tmpl` (a fresh rocksdict database) whose WAL files are
-/// those of `wal`, with RocksDB 10 in `mode`.
-fn rocksdb10_replay(python: &Path, tmpl: &Path, db_wal: &str, wal: &Path, mode: &str) -> Dump {
+/// Opens a copy of `tmpl` (a fresh database of `engine`) whose WAL files are
+/// those of `wal`, in `mode`.
+fn pyrocks_replay(
+    python: &Path,
+    engine: &str,
+    (tmpl, db_wal): &(PathBuf, String),
+    wal: &Path,
+    mode: &str,
+) -> Dump {
     let tmp = tempfile::tempdir().unwrap();
     let db = tmp.path().join("db");
     copy_dir(tmpl, &db);
     place_wal_dir(wal, &db, db_wal);
-    let (ok, out) = rocksdb10_run(python, &["dump", db.to_str().unwrap(), mode]);
-    let d = dump_output(ok, &out);
-    drop(tmp);
-    d
+    let (ok, out) = pyrocks_run(python, engine, &["dump", db.to_str().unwrap(), mode]);
+    dump_output(ok, &out)
 }
 
-/// A fresh rocksdict database in `root/rocksdb10`: its directory and the name
-/// of its (empty) WAL. Its MANIFEST's log number is 0 (as with 7.8.3), so
-/// recovery replays every `NNNNNN.log` from 000001.log.
-fn rocksdb10_template(python: &Path, root: &Path) -> (PathBuf, String) {
-    let (ok, v) = rocksdb10_run(python, &["version"]);
-    assert!(ok);
-    let v: Vec<u32> = v
-        .trim()
-        .strip_prefix("rocksdb ")
-        .unwrap_or_else(|| panic!("version {v:?}"))
-        .split('.')
-        .map(|n| n.parse().unwrap())
-        .collect();
-    assert!(
-        v[..2] >= [9, 11][..],
-        "RocksDB {v:?}: these tests pin what RocksDB >= 9.11 (the 0x80 ignorable \
-         record types) does with our markers"
-    );
-    let dir = root.join("rocksdb10");
-    let (ok, out) = rocksdb10_run(python, &["mkdb", dir.to_str().unwrap()]);
+/// A fresh database of `engine` in `root/ENGINE`: its directory and the name
+/// of its (empty) WAL, after checking that it is RocksDB `version`. Its
+/// MANIFEST's log number is 0 (as with 7.8.3), so recovery replays every
+/// `NNNNNN.log` from 000001.log.
+fn pyrocks_template(python: &Path, engine: &str, version: &str, root: &Path) -> (PathBuf, String) {
+    let dir = root.join(engine);
+    let (ok, out) = pyrocks_run(python, engine, &["mkdb", dir.to_str().unwrap()]);
     assert!(ok, "mkdb: {out}");
-    let w: Vec<&str> = out.split_whitespace().collect();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines.first().copied(),
+        Some(format!("rocksdb {version}").as_str()),
+        "{engine}: these tests pin what this RocksDB release does with our markers; \
+         measure again and update docs/wal.md (\"What other readers do with them\")"
+    );
+    let w: Vec<&str> = lines[1].split_whitespace().collect();
     assert_eq!(w.first(), Some(&"wal"), "mkdb printed {out:?}");
     (dir, w[1].to_string())
 }
 
-/// RocksDB 10 recovered exactly batches `0..n` (every key of each with its
-/// value, no other key, the latest sequence that of batch `n - 1`).
-fn check_rocksdb10(
+/// RocksDB recovered exactly batches `0..n`: every key of each with its
+/// value, no other key, and (when the binding reports it) the latest
+/// sequence that of batch `n - 1` (0 for none).
+fn check_batches(
     what: &str,
     d: &Dump,
     batches: &[(u64, u32)],
@@ -808,61 +813,66 @@ fn check_rocksdb10(
     n: usize,
 ) {
     assert!(d.open_ok, "{what}: {}", d.status);
-    let (seq, count) = batches[n - 1];
-    assert_eq!(d.latest_seq, Some(seq + u64::from(count) - 1), "{what}");
-    let want = &states[n - 1];
+    if let Some(latest) = d.latest_seq {
+        let want = n
+            .checked_sub(1)
+            .map_or(0, |i| batches[i].0 + u64::from(batches[i].1) - 1);
+        assert_eq!(latest, want, "{what}: latest sequence");
+    }
+    let empty = BTreeMap::new();
+    let want = n.checked_sub(1).map_or(&empty, |i| &states[i]);
     for (k, v) in want {
         match d.kv.get(k) {
             Some(got) => assert_eq!(got, v, "{what}: key {k:?}"),
             None => {
                 let b = states.iter().position(|s| s.contains_key(k)).unwrap();
-                panic!("{what}: key {k:?} of batch #{b} (seq {}) missing", batches[b].0)
+                panic!(
+                    "{what}: key {k:?} of batch #{b} (seq {}) missing",
+                    batches[b].0
+                )
             }
         }
     }
-    assert_eq!(d.kv.len(), want.len(), "{what}: keys not written by batches 0..{n}");
+    assert_eq!(
+        d.kv.len(),
+        want.len(),
+        "{what}: keys not written by batches 0..{n}"
+    );
 }
 
-// docs/wal.md, "What other readers do with them": RocksDB 10.4.2 (rocksdict
-// 0.3.29) opening a database whose WAL files are every file of a directory
-// our Wal wrote (markers 0xF1, 0xF2, 0xF3 included) replays every batch in
-// all four recovery modes, for a clean close and for a crash (no seal); with
-// the last batch torn, tolerate-tail, point-in-time and skip drop exactly
-// that batch, and absolute refuses the open.
+const WAL_ENDS: [WalEnd; 3] = [WalEnd::Clean, WalEnd::Crash, WalEnd::Torn];
+
+// docs/wal.md, "What other readers do with them": RocksDB 11.1.2
+// (amulet-rocksdb 1.0.6, point-in-time recovery: the only mode the binding
+// opens with, RocksDB's default) opening a database whose WAL files are
+// every file of a directory our Wal wrote (markers 0xF1, 0xF2, 0xF3 among
+// the batches) replays every batch, for a clean close and for a crash (no
+// seal); with the last batch torn, every batch but that one.
 #[test]
-fn rocksdb_10_replays_our_wal_directory_in_every_mode() {
-    let Some(python) = rocksdb10() else { return };
+fn rocksdb_11_replays_our_wal_directory_point_in_time() {
+    let Some(python) = pyrocks() else { return };
     let root = tempfile::tempdir().unwrap();
-    let (tmpl, db_wal) = rocksdb10_template(&python, root.path());
-    for (i, end) in [WalEnd::Clean, WalEnd::Crash, WalEnd::Torn].into_iter().enumerate() {
+    let tmpl = pyrocks_template(&python, "amulet", "11.1.2", root.path());
+    for (i, end) in WAL_ENDS.into_iter().enumerate() {
         let w = root.path().join(format!("wal-{end:?}"));
         let (batches, states) = wal_of_unique_puts(&w, 10 + i as u64, end);
-        for mode in ["tolerate", "absolute", "pit", "skip"] {
-            let what = format!("{end:?} end, {mode}");
-            let d = rocksdb10_replay(&python, &tmpl, &db_wal, &w, mode);
-            match (end, mode) {
-                (WalEnd::Torn, "absolute") => {
-                    assert!(!d.open_ok, "{what}: opened");
-                    assert_eq!(d.status, "open error Corruption: truncated record body", "{what}");
-                }
-                (WalEnd::Torn, _) => {
-                    check_rocksdb10(&what, &d, &batches, &states, batches.len() - 1)
-                }
-                _ => check_rocksdb10(&what, &d, &batches, &states, batches.len()),
-            }
-        }
+        let d = pyrocks_replay(&python, "amulet", &tmpl, &w, "pit");
+        let n = batches.len() - usize::from(end == WalEnd::Torn);
+        check_batches(&format!("{end:?} end, pit"), &d, &batches, &states, n);
     }
 }
 
-// The control: the same directory (clean end) with the predecessor record
-// at the start of 000001.log given type 0x71 (0xF1 without the ignorable
-// bit, checksum recomputed). RocksDB 10 then treats it as corruption, like
-// 7.8.3 treats all of our markers: so the test above depends on the bit.
+// The control of the test above: the same directory (clean end) with the
+// predecessor record at the start of 000001.log given type 0x71 (0xF1
+// without the ignorable bit, checksum recomputed). RocksDB 11.1.2's
+// point-in-time recovery then stops at it, at the start of the log, and
+// replays nothing, like 7.8.3 with every marker: the replay above depends
+// on the bit.
 #[test]
-fn rocksdb_10_without_the_ignorable_bit_a_marker_breaks_replay() {
-    let Some(python) = rocksdb10() else { return };
+fn rocksdb_11_without_the_ignorable_bit_a_marker_stops_replay() {
+    let Some(python) = pyrocks() else { return };
     let root = tempfile::tempdir().unwrap();
-    let (tmpl, db_wal) = rocksdb10_template(&python, root.path());
+    let tmpl = pyrocks_template(&python, "amulet", "11.1.2", root.path());
     let w = root.path().join("wal");
     let (batches, states) = wal_of_unique_puts(&w, 20, WalEnd::Clean);
     let first = blocklog::wal::dir::path_of(&w, 1);
@@ -877,9 +887,42 @@ fn rocksdb_10_without_the_ignorable_bit_a_marker_breaks_replay() {
     ));
     bytes[0..4].copy_from_slice(&crc.to_le_bytes());
     std::fs::write(&first, &bytes).unwrap();
-    for mode in ["tolerate", "absolute", "pit", "skip"] {
-        let d = rocksdb10_replay(&python, &tmpl, &db_wal, &w, mode);
-        eprintln!("{mode}: {d:?}");
-        let _ = (&batches, &states);
+    let d = pyrocks_replay(&python, "amulet", &tmpl, &w, "pit");
+    check_batches("0x71 predecessor, pit", &d, &batches, &states, 0);
+}
+
+// docs/wal.md, "What other readers do with them": rocksdict 0.3.29's RocksDB
+// (9.8.4, below 9.11: no ignorable record types) does with our WAL
+// directory what 7.8.3 does, whatever the end: tolerate-corrupted-tail and
+// absolute refuse to open at the first marker ("unknown record type
+// 4294967281"), point-in-time opens having replayed nothing, and only
+// skip-any-corrupted-records replays the batches: all of them, but the torn
+// last one.
+#[test]
+fn rocksdb_9_8_replays_our_wal_directory_only_when_skipping_corrupted_records() {
+    let Some(python) = pyrocks() else { return };
+    let root = tempfile::tempdir().unwrap();
+    let tmpl = pyrocks_template(&python, "rocksdict", "9.8.4", root.path());
+    for (i, end) in WAL_ENDS.into_iter().enumerate() {
+        let w = root.path().join(format!("wal-{end:?}"));
+        let (batches, states) = wal_of_unique_puts(&w, 30 + i as u64, end);
+        for mode in ["tolerate", "absolute", "pit", "skip"] {
+            let what = format!("{end:?} end, {mode}");
+            let d = pyrocks_replay(&python, "rocksdict", &tmpl, &w, mode);
+            match mode {
+                "tolerate" | "absolute" => {
+                    assert!(!d.open_ok, "{what}: opened");
+                    assert_eq!(
+                        d.status, "open error Corruption: unknown record type 4294967281",
+                        "{what}"
+                    );
+                }
+                "pit" => check_batches(&what, &d, &batches, &states, 0),
+                _ => {
+                    let n = batches.len() - usize::from(end == WalEnd::Torn);
+                    check_batches(&what, &d, &batches, &states, n)
+                }
+            }
+        }
     }
 }
