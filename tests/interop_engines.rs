@@ -843,33 +843,47 @@ fn check_batches(
 const WAL_ENDS: [WalEnd; 3] = [WalEnd::Clean, WalEnd::Crash, WalEnd::Torn];
 
 // docs/wal.md, "What other readers do with them": RocksDB 11.1.2
-// (amulet-rocksdb 1.0.6, point-in-time recovery: the only mode the binding
-// opens with, RocksDB's default) opening a database whose WAL files are
-// every file of a directory our Wal wrote (markers 0xF1, 0xF2, 0xF3 among
-// the batches) replays every batch, for a clean close and for a crash (no
-// seal); with the last batch torn, every batch but that one.
+// (amulet-rocksdb 1.0.6) opening a database whose WAL files are every file
+// of a directory our Wal wrote (markers 0xF1, 0xF2, 0xF3 among the batches)
+// replays every batch in all four recovery modes, for a clean close and for
+// a crash (no seal). With the last batch torn, tolerate-corrupted-tail,
+// point-in-time and skip-any replay every batch but that one, and absolute
+// refuses the open.
 #[test]
-fn rocksdb_11_replays_our_wal_directory_point_in_time() {
+fn rocksdb_11_replays_our_wal_directory_in_every_mode() {
     let Some(python) = pyrocks() else { return };
     let root = tempfile::tempdir().unwrap();
     let tmpl = pyrocks_template(&python, "amulet", "11.1.2", root.path());
     for (i, end) in WAL_ENDS.into_iter().enumerate() {
         let w = root.path().join(format!("wal-{end:?}"));
         let (batches, states) = wal_of_unique_puts(&w, 10 + i as u64, end);
-        let d = pyrocks_replay(&python, "amulet", &tmpl, &w, "pit");
-        let n = batches.len() - usize::from(end == WalEnd::Torn);
-        check_batches(&format!("{end:?} end, pit"), &d, &batches, &states, n);
+        for mode in ["tolerate", "absolute", "pit", "skip"] {
+            let what = format!("{end:?} end, {mode}");
+            let d = pyrocks_replay(&python, "amulet", &tmpl, &w, mode);
+            match (end, mode) {
+                (WalEnd::Torn, "absolute") => {
+                    assert!(!d.open_ok, "{what}: opened");
+                    assert_eq!(
+                        d.status, "open error Corruption: truncated record body",
+                        "{what}"
+                    );
+                }
+                (WalEnd::Torn, _) => check_batches(&what, &d, &batches, &states, batches.len() - 1),
+                _ => check_batches(&what, &d, &batches, &states, batches.len()),
+            }
+        }
     }
 }
 
 // The control of the test above: the same directory (clean end) with the
 // predecessor record at the start of 000001.log given type 0x71 (0xF1
-// without the ignorable bit, checksum recomputed). RocksDB 11.1.2's
-// point-in-time recovery then stops at it, at the start of the log, and
-// replays nothing, like 7.8.3 with every marker: the replay above depends
-// on the bit.
+// without the ignorable bit, checksum recomputed). RocksDB 11.1.2 then does
+// what 7.8.3 does with every marker: tolerate-corrupted-tail and absolute
+// refuse to open ("unknown record type 113"), point-in-time replays
+// nothing, skip-any replays every batch. So the replay above depends on
+// the bit, and the test sees a marker that breaks replay.
 #[test]
-fn rocksdb_11_without_the_ignorable_bit_a_marker_stops_replay() {
+fn rocksdb_11_without_the_ignorable_bit_a_marker_breaks_replay() {
     let Some(python) = pyrocks() else { return };
     let root = tempfile::tempdir().unwrap();
     let tmpl = pyrocks_template(&python, "amulet", "11.1.2", root.path());
@@ -887,8 +901,21 @@ fn rocksdb_11_without_the_ignorable_bit_a_marker_stops_replay() {
     ));
     bytes[0..4].copy_from_slice(&crc.to_le_bytes());
     std::fs::write(&first, &bytes).unwrap();
-    let d = pyrocks_replay(&python, "amulet", &tmpl, &w, "pit");
-    check_batches("0x71 predecessor, pit", &d, &batches, &states, 0);
+    for mode in ["tolerate", "absolute", "pit", "skip"] {
+        let what = format!("0x71 predecessor, {mode}");
+        let d = pyrocks_replay(&python, "amulet", &tmpl, &w, mode);
+        match mode {
+            "tolerate" | "absolute" => {
+                assert!(!d.open_ok, "{what}: opened");
+                assert_eq!(
+                    d.status, "open error Corruption: unknown record type 113",
+                    "{what}"
+                );
+            }
+            "pit" => check_batches(&what, &d, &batches, &states, 0),
+            _ => check_batches(&what, &d, &batches, &states, batches.len()),
+        }
+    }
 }
 
 // docs/wal.md, "What other readers do with them": rocksdict 0.3.29's RocksDB

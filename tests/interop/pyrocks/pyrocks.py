@@ -12,8 +12,9 @@ recovery mode, printing what recovery left.
 
 ENGINE: `rocksdict` (rocksdict 0.3.29: RocksDB 9.8.4, although its build
 properties say `rocksdb_build_git_tag:v10.4.2`; the LOG's "RocksDB version" is
-the compiled version.h) or `amulet` (amulet-rocksdb 1.0.6: RocksDB 11.1.2,
-which takes no wal_recovery_mode: always RocksDB's default, point-in-time).
+the compiled version.h) or `amulet` (amulet-rocksdb 1.0.6: RocksDB 11.1.2; its
+Python API takes no wal_recovery_mode, so the mode is set through RocksDB's
+C++ API, see `Amulet`).
 
 MODE: tolerate | absolute | pit | skip (kTolerateCorruptedTailRecords,
 kAbsoluteConsistency, kPointInTimeRecovery, kSkipAnyCorruptedRecords).
@@ -69,6 +70,25 @@ class Rocksdict:
 
 
 class Amulet:
+    """amulet-rocksdb's API has no wal_recovery_mode, so the mode's open is
+    done in a child process (`pyrocks.py amulet recover DIR MODE`) that
+    calls RocksDB's C++ API in the wheel's extension module through ctypes
+    (symbols it exports: DBOptions(), ColumnFamilyOptions(), Options(db, cf),
+    GetOptionsFromString, DB::Open, Status::ToString). That open recovers
+    the WAL and, as RocksDB does by default (avoid_flush_during_recovery
+    false), flushes what it replayed to a table file and records it in the
+    MANIFEST before it returns; the child then exits without closing. The
+    parent reads the result with the binding's API (a plain open, which
+    only replays the new, empty, WAL). The child checks in LOG that RocksDB
+    ran with the mode asked for."""
+
+    ENUM = {
+        "tolerate": ("kTolerateCorruptedTailRecords", 0),
+        "absolute": ("kAbsoluteConsistency", 1),
+        "pit": ("kPointInTimeRecovery", 2),
+        "skip": ("kSkipAnyCorruptedRecords", 3),
+    }
+
     def __init__(self):
         import rocksdb
 
@@ -78,9 +98,83 @@ class Amulet:
         self.m.RocksDB(path, create_if_missing=True).close()
 
     def open(self, path, mode):
-        if mode != "pit":
-            sys.exit("pyrocks.py: amulet-rocksdb cannot set wal_recovery_mode (pit only)")
-        return lambda: self.m.RocksDB(path)
+        import subprocess
+
+        def opener():
+            r = subprocess.run(
+                [sys.executable, __file__, "amulet", "recover", path, mode],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            if r.returncode == 2 and r.stdout.strip():
+                raise RuntimeError(r.stdout.strip())  # the open's Status
+            if r.returncode != 0 or r.stdout.strip() != "OK":
+                sys.exit(f"pyrocks.py amulet recover: exit {r.returncode}: {r.stdout} {r.stderr}")
+            return self.m.RocksDB(path)
+
+        return opener
+
+    def recover(self, path, mode):
+        import ctypes
+        import glob
+
+        here = os.path.dirname(self.m.__file__)
+        lib = ctypes.CDLL(glob.glob(os.path.join(here, "_rocksdb*.so"))[0])
+        cxx = ctypes.CDLL("libstdc++.so.6")
+
+        def call(dll, name, *args):
+            f = getattr(dll, name)
+            f.restype = None
+            f(*args)
+
+        def buf(n=1 << 16):  # room for any of the objects; never freed
+            return ctypes.create_string_buffer(n)
+
+        def string(s):  # a std::string (libstdc++, C++11 ABI)
+            b = buf(64)
+            ctor = "_ZNSt7__cxx1112basic_stringIcSt11char_traitsIcESaIcEEC1EPKcRKS3_"
+            call(cxx, ctor, b, ctypes.c_char_p(s.encode()), buf(8))
+            return b
+
+        def status(st):  # Status::ToString(), returned by hidden pointer
+            out = buf(64)
+            call(lib, "_ZNK7rocksdb6Status8ToStringB5cxx11Ev", out, st)
+            data = ctypes.c_void_p.from_buffer(out, 0).value
+            size = ctypes.c_size_t.from_buffer(out, 8).value
+            return ctypes.string_at(data, size).decode()
+
+        dbo, cfo, base, opts, cfg = buf(), buf(), buf(), buf(), buf()
+        call(lib, "_ZN7rocksdb9DBOptionsC1Ev", dbo)
+        call(lib, "_ZN7rocksdb19ColumnFamilyOptionsC1Ev", cfo)
+        call(lib, "_ZN7rocksdb7OptionsC1ERKNS_9DBOptionsERKNS_19ColumnFamilyOptionsE", base, dbo, cfo)
+        call(lib, "_ZN7rocksdb7OptionsC1ERKS0_", opts, base)
+        call(lib, "_ZN7rocksdb13ConfigOptionsC1Ev", cfg)
+        name, number = self.ENUM[mode]
+        st = buf(64)
+        call(
+            lib,
+            "_ZN7rocksdb20GetOptionsFromStringERKNS_13ConfigOptionsERKNS_7OptionsERK"
+            "NSt7__cxx1112basic_stringIcSt11char_traitsIcESaIcEEEPS3_",
+            st, cfg, base, string(f"create_if_missing=false;wal_recovery_mode={name}"), opts,
+        )
+        if status(st) != "OK":
+            sys.exit(f"pyrocks.py: GetOptionsFromString: {status(st)}")
+        st, db = buf(64), buf(8)
+        call(
+            lib,
+            "_ZN7rocksdb2DB4OpenERKNS_7OptionsERKNSt7__cxx1112basic_stringIcSt11char_traits"
+            "IcESaIcEEEPSt10unique_ptrIS0_St14default_deleteIS0_EE",
+            st, opts, string(path), db,
+        )
+        result = status(st)
+        with open(os.path.join(path, "LOG"), encoding="utf-8", errors="replace") as f:
+            used = re.findall(r"Options\.wal_recovery_mode: ([0-9]+)", f.read())
+        if used[-1:] != [str(number)]:
+            sys.exit(f"pyrocks.py: LOG says wal_recovery_mode {used}, not {number} ({name})")
+        print(result)
+        sys.stdout.flush()
+        os._exit(0 if result == "OK" else 2)  # no close: the recovery is already durable
 
     def scan(self, db):
         it = db.items()
@@ -124,6 +218,8 @@ def main(argv):
             return mkdb(engines[argv[1]](), argv[3])
         if len(argv) == 5 and argv[2] == "dump" and argv[4] in MODES:
             return dump(engines[argv[1]](), argv[3], argv[4])
+        if len(argv) == 5 and argv[1:3] == ["amulet", "recover"] and argv[4] in MODES:
+            return Amulet().recover(argv[3], argv[4])
     sys.exit(__doc__)
 
 
