@@ -12,6 +12,11 @@
 //! `tests/interop/gen/generate.sh build`, which installs the engines with
 //! apt-get), or a path in `BLOCKLOG_INTEROP_GEN`. Without it the tests print
 //! why they skip; under CI (`CI` set) they fail instead.
+//!
+//! The `rocksdb_11_*` and `rocksdb_9_8_*` tests replay WAL directories our
+//! `Wal` wrote with the newer RocksDB releases of two PyPI wheels
+//! (`tests/interop/pyrocks/pyrocks.py`), from the venv `.ci/pre-interop.sh`
+//! makes (or `BLOCKLOG_PYROCKS_PYTHON`); without it they skip the same way.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
