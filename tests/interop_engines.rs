@@ -12,6 +12,11 @@
 //! `tests/interop/gen/generate.sh build`, which installs the engines with
 //! apt-get), or a path in `BLOCKLOG_INTEROP_GEN`. Without it the tests print
 //! why they skip; under CI (`CI` set) they fail instead.
+//!
+//! The `rocksdb_11_*` and `rocksdb_9_8_*` tests replay WAL directories our
+//! `Wal` wrote with the newer RocksDB releases of two PyPI wheels
+//! (`tests/interop/pyrocks/pyrocks.py`), from the venv `.ci/pre-interop.sh`
+//! makes (or `BLOCKLOG_PYROCKS_PYTHON`); without it they skip the same way.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -148,6 +153,11 @@ fn mkdb(gen: &Path, engine: &str, dir: &Path) -> PathBuf {
 
 fn dump(gen: &Path, args: &[&str]) -> Dump {
     let (ok, out) = run(gen, args);
+    dump_output(ok, &out)
+}
+
+/// Parses the output of `gen dump` (or `rocksdb10.py dump`); `ok`: its exit status.
+fn dump_output(ok: bool, out: &str) -> Dump {
     let mut d = Dump::default();
     let mut count = None;
     for line in out.lines() {
@@ -596,4 +606,334 @@ fn leveldb_reports_our_markers_as_unknown_record_type_and_cannot_replay_our_batc
     let lenient = replay(&gen, &tmpl, &db_wal, &log, &["leveldb", "lenient"]);
     assert!(lenient.open_ok, "{}", lenient.status);
     assert!(lenient.kv.is_empty(), "{:?}", lenient.kv);
+}
+
+/// Newer RocksDB releases, bundled in two PyPI wheels and driven by
+/// `tests/interop/pyrocks/pyrocks.py`: `rocksdict` 0.3.29 (RocksDB 9.8.4, all
+/// four recovery modes) and `amulet-rocksdb` 1.0.6 (RocksDB 11.1.2, which takes
+/// no recovery mode: point-in-time, RocksDB's default). Returns a Python with
+/// both (`BLOCKLOG_PYROCKS_PYTHON`, else the venv `.ci/pre-interop.sh` makes:
+/// `interop-venv/bin/python` in the target directory), or `None` with a
+/// message; under CI it fails instead.
+fn pyrocks() -> Option<PathBuf> {
+    let python = match std::env::var_os("BLOCKLOG_PYROCKS_PYTHON") {
+        Some(p) => Some(PathBuf::from(p)),
+        // The test binary is TARGET/debug/deps/interop_engines-HASH.
+        None => std::env::current_exe()
+            .unwrap()
+            .ancestors()
+            .map(|a| a.join("interop-venv/bin/python"))
+            .find(|p| p.is_file()),
+    };
+    if let Some(p) = python.filter(|p| p.is_file()) {
+        return Some(p);
+    }
+    let msg = "no Python with rocksdict and amulet-rocksdb: run .ci/pre-interop.sh (makes \
+               TARGET/interop-venv with pip) or set BLOCKLOG_PYROCKS_PYTHON to a python \
+               that imports both";
+    if std::env::var_os("CI").is_some() {
+        panic!("CI: {msg}");
+    }
+    eprintln!("SKIPPED: {msg}");
+    None
+}
+
+fn pyrocks_run(python: &Path, engine: &str, args: &[&str]) -> (bool, String) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/pyrocks/pyrocks.py");
+    let out = Command::new(python)
+        .arg(&script)
+        .arg(engine)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", python.display()));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() || out.status.code() == Some(2),
+        "pyrocks.py {engine} {args:?}: {stderr}"
+    );
+    (out.status.success(), String::from_utf8(out.stdout).unwrap())
+}
+
+/// How the WAL of [`wal_of_unique_puts`] ends.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum WalEnd {
+    /// `close`: the newest file sealed.
+    Clean,
+    /// The process dies after the last `sync`: the newest file is not
+    /// sealed, and the synced marker staged by that sync never reaches it.
+    Crash,
+    /// As `Crash`, and the last batch's record is torn (its last 3 bytes
+    /// never reached the disk).
+    Torn,
+}
+
+/// A WAL directory written by our `Wal` (files rotated at 512 bytes, so
+/// about a dozen; predecessor, synced and seal markers) whose entries are
+/// RocksDB puts in column family 0. Every put writes a key no other batch
+/// writes (the one-byte keys 0..200, in small batches), except one batch of
+/// 8000 puts to the keys 200..=255 (a 40 KB record over two blocks, in a
+/// file of its own), so that the keys present tell exactly which batches
+/// were replayed. Returns each batch's `(seq, count)` and the key/value
+/// state each batch leaves: `states[i]` after batches `0..=i`.
+#[allow(clippy::type_complexity)]
+fn wal_of_unique_puts(
+    d: &Path,
+    seed: u64,
+    end: WalEnd,
+) -> (Vec<(u64, u32)>, Vec<BTreeMap<Vec<u8>, Vec<u8>>>) {
+    use blocklog::wal::{Batch as WalBatch, Wal, WalOptions};
+    let mut rng = blocklog_testkit::rng::Rng::new(seed);
+    let mut wal = Wal::open(d, WalOptions::new().max_file_size(512)).unwrap();
+    let (mut batches, mut states) = (Vec::new(), Vec::new());
+    let mut state = BTreeMap::new();
+    let mut key = 0u8;
+    while key < 200 {
+        let mut b = WalBatch::new();
+        if batches.len() == 10 {
+            for i in 0..8000u32 {
+                let (k, v) = (200 + (i % 56) as u8, rng.below(256) as u8);
+                b.put(&rocksdb_cf0_put_entry(k, v)).unwrap();
+                state.insert(vec![k], vec![v]);
+            }
+        } else {
+            for _ in 0..rng.range(1, 7).min(usize::from(200 - key)) {
+                let v = rng.below(256) as u8;
+                b.put(&rocksdb_cf0_put_entry(key, v)).unwrap();
+                state.insert(vec![key], vec![v]);
+                key += 1;
+            }
+        }
+        let seq = wal.append(&b).unwrap();
+        batches.push((seq, b.len() as u32));
+        states.push(state.clone());
+        if rng.chance(1, 2) {
+            wal.sync().unwrap();
+        }
+    }
+    match end {
+        WalEnd::Clean => wal.close().unwrap(),
+        WalEnd::Crash | WalEnd::Torn => {
+            wal.sync().unwrap();
+            drop(wal); // no seal, no close: what a killed process leaves
+        }
+    }
+    // What our own reader finds: every batch; the newest file ends with the
+    // seal (clean) or with the last batch's record (crash).
+    let files = blocklog::wal::dir::list(d).unwrap();
+    assert!(files.len() >= 8, "rotations: {files:?}");
+    let newest = blocklog::wal::dir::path_of(d, *files.last().unwrap());
+    let mut r = blocklog::wal::WalReader::open(d, &WalOptions::new()).unwrap();
+    let mut read = Vec::new();
+    while let Some(e) = r.next_event().unwrap() {
+        match e {
+            blocklog::wal::WalEvent::Batch(b) => read.push(b),
+            other => panic!("our reader: {other:?}"),
+        }
+    }
+    let got: Vec<(u64, u32)> = read.iter().map(|b| (b.seq, b.count)).collect();
+    assert_eq!(got, batches);
+    let len = std::fs::metadata(&newest).unwrap().len();
+    let last_end = read.last().unwrap().end;
+    if end == WalEnd::Clean {
+        assert!(last_end < len, "a seal after the last batch");
+    } else {
+        assert_eq!(last_end, len, "the newest file ends with the last batch");
+    }
+    if end == WalEnd::Torn {
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&newest)
+            .unwrap();
+        f.set_len(len - 3).unwrap();
+    }
+    (batches, states)
+}
+
+/// Opens a copy of `tmpl` (a fresh database of `engine`) whose WAL files are
+/// those of `wal`, in `mode`.
+fn pyrocks_replay(
+    python: &Path,
+    engine: &str,
+    (tmpl, db_wal): &(PathBuf, String),
+    wal: &Path,
+    mode: &str,
+) -> Dump {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("db");
+    copy_dir(tmpl, &db);
+    place_wal_dir(wal, &db, db_wal);
+    let (ok, out) = pyrocks_run(python, engine, &["dump", db.to_str().unwrap(), mode]);
+    dump_output(ok, &out)
+}
+
+/// A fresh database of `engine` in `root/ENGINE`: its directory and the name
+/// of its (empty) WAL, after checking that it is RocksDB `version`. Its
+/// MANIFEST's log number is 0 (as with 7.8.3), so recovery replays every
+/// `NNNNNN.log` from 000001.log.
+fn pyrocks_template(python: &Path, engine: &str, version: &str, root: &Path) -> (PathBuf, String) {
+    let dir = root.join(engine);
+    let (ok, out) = pyrocks_run(python, engine, &["mkdb", dir.to_str().unwrap()]);
+    assert!(ok, "mkdb: {out}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines.first().copied(),
+        Some(format!("rocksdb {version}").as_str()),
+        "{engine}: these tests pin what this RocksDB release does with our markers; \
+         measure again and update docs/wal.md (\"What other readers do with them\")"
+    );
+    let w: Vec<&str> = lines[1].split_whitespace().collect();
+    assert_eq!(w.first(), Some(&"wal"), "mkdb printed {out:?}");
+    (dir, w[1].to_string())
+}
+
+/// RocksDB recovered exactly batches `0..n`: every key of each with its
+/// value, no other key, and (when the binding reports it) the latest
+/// sequence that of batch `n - 1` (0 for none).
+fn check_batches(
+    what: &str,
+    d: &Dump,
+    batches: &[(u64, u32)],
+    states: &[BTreeMap<Vec<u8>, Vec<u8>>],
+    n: usize,
+) {
+    assert!(d.open_ok, "{what}: {}", d.status);
+    if let Some(latest) = d.latest_seq {
+        let want = n
+            .checked_sub(1)
+            .map_or(0, |i| batches[i].0 + u64::from(batches[i].1) - 1);
+        assert_eq!(latest, want, "{what}: latest sequence");
+    }
+    let empty = BTreeMap::new();
+    let want = n.checked_sub(1).map_or(&empty, |i| &states[i]);
+    for (k, v) in want {
+        match d.kv.get(k) {
+            Some(got) => assert_eq!(got, v, "{what}: key {k:?}"),
+            None => {
+                let b = states.iter().position(|s| s.contains_key(k)).unwrap();
+                panic!(
+                    "{what}: key {k:?} of batch #{b} (seq {}) missing",
+                    batches[b].0
+                )
+            }
+        }
+    }
+    assert_eq!(
+        d.kv.len(),
+        want.len(),
+        "{what}: keys not written by batches 0..{n}"
+    );
+}
+
+const WAL_ENDS: [WalEnd; 3] = [WalEnd::Clean, WalEnd::Crash, WalEnd::Torn];
+
+// docs/wal.md, "What other readers do with them": RocksDB 11.1.2
+// (amulet-rocksdb 1.0.6) opening a database whose WAL files are every file
+// of a directory our Wal wrote (markers 0xF1, 0xF2, 0xF3 among the batches)
+// replays every batch in all four recovery modes, for a clean close and for
+// a crash (no seal). With the last batch torn, tolerate-corrupted-tail,
+// point-in-time and skip-any replay every batch but that one, and absolute
+// refuses the open.
+#[test]
+fn rocksdb_11_replays_our_wal_directory_in_every_mode() {
+    let Some(python) = pyrocks() else { return };
+    let root = tempfile::tempdir().unwrap();
+    let tmpl = pyrocks_template(&python, "amulet", "11.1.2", root.path());
+    for (i, end) in WAL_ENDS.into_iter().enumerate() {
+        let w = root.path().join(format!("wal-{end:?}"));
+        let (batches, states) = wal_of_unique_puts(&w, 10 + i as u64, end);
+        for mode in ["tolerate", "absolute", "pit", "skip"] {
+            let what = format!("{end:?} end, {mode}");
+            let d = pyrocks_replay(&python, "amulet", &tmpl, &w, mode);
+            match (end, mode) {
+                (WalEnd::Torn, "absolute") => {
+                    assert!(!d.open_ok, "{what}: opened");
+                    assert_eq!(
+                        d.status, "open error Corruption: truncated record body",
+                        "{what}"
+                    );
+                }
+                (WalEnd::Torn, _) => check_batches(&what, &d, &batches, &states, batches.len() - 1),
+                _ => check_batches(&what, &d, &batches, &states, batches.len()),
+            }
+        }
+    }
+}
+
+// The control of the test above: the same directory (clean end) with the
+// predecessor record at the start of 000001.log given type 0x71 (0xF1
+// without the ignorable bit, checksum recomputed). RocksDB 11.1.2 then does
+// what 7.8.3 does with every marker: tolerate-corrupted-tail and absolute
+// refuse to open ("unknown record type 113"), point-in-time replays
+// nothing, skip-any replays every batch. So the replay above depends on
+// the bit, and the test sees a marker that breaks replay.
+#[test]
+fn rocksdb_11_without_the_ignorable_bit_a_marker_breaks_replay() {
+    let Some(python) = pyrocks() else { return };
+    let root = tempfile::tempdir().unwrap();
+    let tmpl = pyrocks_template(&python, "amulet", "11.1.2", root.path());
+    let w = root.path().join("wal");
+    let (batches, states) = wal_of_unique_puts(&w, 20, WalEnd::Clean);
+    let first = blocklog::wal::dir::path_of(&w, 1);
+    let mut bytes = std::fs::read(&first).unwrap();
+    assert_eq!(bytes[6], 0xF1, "the predecessor starts the file");
+    let len = usize::from(u16::from_le_bytes([bytes[4], bytes[5]]));
+    bytes[6] = 0x71;
+    let crc = blocklog::format::mask_crc(blocklog::format::record_crc(
+        blocklog::format::RecordType::from_byte(0x71),
+        None,
+        &bytes[7..7 + len],
+    ));
+    bytes[0..4].copy_from_slice(&crc.to_le_bytes());
+    std::fs::write(&first, &bytes).unwrap();
+    for mode in ["tolerate", "absolute", "pit", "skip"] {
+        let what = format!("0x71 predecessor, {mode}");
+        let d = pyrocks_replay(&python, "amulet", &tmpl, &w, mode);
+        match mode {
+            "tolerate" | "absolute" => {
+                assert!(!d.open_ok, "{what}: opened");
+                assert_eq!(
+                    d.status, "open error Corruption: unknown record type 113",
+                    "{what}"
+                );
+            }
+            "pit" => check_batches(&what, &d, &batches, &states, 0),
+            _ => check_batches(&what, &d, &batches, &states, batches.len()),
+        }
+    }
+}
+
+// docs/wal.md, "What other readers do with them": rocksdict 0.3.29's RocksDB
+// (9.8.4, below 9.11: no ignorable record types) does with our WAL
+// directory what 7.8.3 does, whatever the end: tolerate-corrupted-tail and
+// absolute refuse to open at the first marker ("unknown record type
+// 4294967281"), point-in-time opens having replayed nothing, and only
+// skip-any-corrupted-records replays the batches: all of them, but the torn
+// last one.
+#[test]
+fn rocksdb_9_8_replays_our_wal_directory_only_when_skipping_corrupted_records() {
+    let Some(python) = pyrocks() else { return };
+    let root = tempfile::tempdir().unwrap();
+    let tmpl = pyrocks_template(&python, "rocksdict", "9.8.4", root.path());
+    for (i, end) in WAL_ENDS.into_iter().enumerate() {
+        let w = root.path().join(format!("wal-{end:?}"));
+        let (batches, states) = wal_of_unique_puts(&w, 30 + i as u64, end);
+        for mode in ["tolerate", "absolute", "pit", "skip"] {
+            let what = format!("{end:?} end, {mode}");
+            let d = pyrocks_replay(&python, "rocksdict", &tmpl, &w, mode);
+            match mode {
+                "tolerate" | "absolute" => {
+                    assert!(!d.open_ok, "{what}: opened");
+                    assert_eq!(
+                        d.status, "open error Corruption: unknown record type 4294967281",
+                        "{what}"
+                    );
+                }
+                "pit" => check_batches(&what, &d, &batches, &states, 0),
+                _ => {
+                    let n = batches.len() - usize::from(end == WalEnd::Torn);
+                    check_batches(&what, &d, &batches, &states, n)
+                }
+            }
+        }
+    }
 }
