@@ -20,7 +20,7 @@ use crate::error::{Error, Result};
 use crate::format::BLOCK_SIZE;
 use crate::options::{LogFormat, ReaderOptions};
 use crate::policy::{RecoveryMode, Resync};
-use crate::reader::read_full;
+use crate::reader::{read_block, read_full};
 use crate::report::{BenignKind, Event, Outcome, Position, Reason};
 use crate::wal::batch;
 use crate::wal::dir;
@@ -757,23 +757,20 @@ impl WalReader {
     fn feed(&mut self) {
         let cur = self.current.as_mut().expect("a file is open");
         let at = cur.decoder.next_offset();
-        let mut buf = BytesMut::zeroed(BLOCK_SIZE);
+        let end = if cur.is_last {
+            End::Final
+        } else {
+            End::NextFile
+        };
+        // The decoder's last block is reused when it is done with it (no
+        // zeroed allocation per block).
         let read = cur
             .file
             .seek(SeekFrom::Start(at))
             .map_err(|e| Error::io(at, e))
-            .and_then(|_| read_full(&mut cur.file, &mut buf, at));
+            .and_then(|_| read_block(&mut cur.file, &mut cur.decoder, at, end));
         let input = match read {
-            Ok(n) if n == BLOCK_SIZE => Input::Block(buf.freeze()),
-            Ok(n) => {
-                buf.truncate(n);
-                let end = if cur.is_last {
-                    End::Final
-                } else {
-                    End::NextFile
-                };
-                Input::Last(buf.freeze(), end)
-            }
+            Ok(input) => input,
             Err(e) => {
                 cur.decoder.fail_input(e);
                 return;
