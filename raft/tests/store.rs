@@ -339,3 +339,53 @@ fn purge_drops_wal_files_and_reopen_rebuilds_the_same_state() {
     assert!(img.entries.is_empty());
     assert!(wal_files(dir.path()) <= 2);
 }
+
+#[test]
+fn a_failed_sync_fails_every_pending_and_later_callback_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let fault = Fault {
+        call: Call::Sync,
+        // Sync 0 makes the new file's predecessor durable; sync 2 fails.
+        nth: 2,
+        errno: Errno::Eio,
+        short_first: false,
+    };
+    let opts = Options::new().wal_hook(move |o| {
+        o.wrap_files(move |n, f| Box::new(Faulty::new(f, (n == 1).then_some(fault))))
+    });
+    let (tx, rx) = mpsc::channel();
+    let rt = runtime();
+    let accepted = rt.block_on(async {
+        let mut s: Store = LogStore::open(dir.path(), opts).unwrap();
+        s.blocking_append([entry(1, 1, "acked")]).await.unwrap();
+        // Appends in flight when the next sync fails, and after it: each
+        // one the store accepts gets exactly one callback.
+        let mut accepted = Vec::new();
+        for i in 2..=40u64 {
+            let tx = tx.clone();
+            if s.append_with(vec![entry(1, i, "x")], move |r| {
+                tx.send((i, r.is_ok())).unwrap()
+            })
+            .is_ok()
+            {
+                accepted.push(i);
+            }
+        }
+        // The vote waits behind them in the same queue: it fails too.
+        assert!(s.save_vote(&Vote::new(5, 0)).await.is_err());
+        assert!(s.append_with(vec![entry(1, 41, "y")], |_| ()).is_err());
+        accepted
+    });
+    drop(tx);
+    let got: Vec<(u64, bool)> = rx.iter().collect();
+    // Index 2 was accepted (nothing had failed yet); every accepted append
+    // was told, in log order, and none of them succeeded.
+    assert_eq!(accepted.first(), Some(&2));
+    let want: Vec<(u64, bool)> = accepted.iter().map(|&i| (i, false)).collect();
+    assert_eq!(got, want);
+    let img = rt.block_on(async { image(&mut open(dir.path())).await });
+    assert_eq!(img.entries[0], (1, 1, "acked".into()));
+    // Written before the failure was known, never acknowledged: it may or
+    // may not have reached the disk.
+    assert!(img.vote.is_none() || img.vote == Some(Vote::new(5, 0)));
+}
