@@ -195,12 +195,14 @@ where
 ///   log order; a failed sync reaches it as an error);
 /// - [`save_vote`](RaftLogStorage::save_vote),
 ///   [`truncate`](RaftLogStorage::truncate),
-///   [`purge`](RaftLogStorage::purge): durable before they return;
+///   [`purge`](RaftLogStorage::purge): durable before they return (a
+///   purge then deletes the WAL files holding nothing still needed);
 /// - [`save_committed`](RaftLogStorage::save_committed): durable with the
 ///   next sync, not waited for.
 ///
-/// Dropping the store lets the writer finish what was submitted, then
-/// closes the WAL (and releases its lock).
+/// Dropping the store lets its flusher thread make everything written
+/// durable and call the pending callbacks, then closes the WAL (and
+/// releases its lock).
 pub struct LogStore<C: RaftTypeConfig> {
     shared: Shared<C>,
     committer: Committer,
