@@ -876,6 +876,10 @@ fn purge_through_drops_files_while_others_append() {
     let (tx, rx) = std::sync::mpsc::channel();
     wal.on_durable(200, move |r| tx.send(r.is_ok()).unwrap());
     assert!(rx.try_recv().is_err(), "not durable yet (policy Never)");
+    // Nothing to drop (file 1 holds 64): nothing synced either.
+    assert_eq!(wal.purge_through(10).unwrap(), Vec::<u64>::new());
+    assert!(rx.try_recv().is_err(), "still not durable");
+    assert_eq!(wal.durable_seq(), 0);
     let appenders: Vec<_> = (0..2)
         .map(|_| {
             let wal = wal.clone();

@@ -508,10 +508,11 @@ impl SharedWal {
     ///
     /// It waits for the group being written (if any) to finish, then runs
     /// with the state locked: appends from other handles wait for it (one
-    /// sync, a marker and one unlink and directory sync per file). The
-    /// purge syncs everything written first, so the watermark moves up to
-    /// [`written_seq`](SharedWal::written_seq) and the callbacks it covers
-    /// fire. A checkpoint at or past [`next_seq`](SharedWal::next_seq) is
+    /// sync, a marker and one unlink and directory sync per file). A purge
+    /// that drops files syncs everything written first, so the watermark
+    /// moves up to [`written_seq`](SharedWal::written_seq) and the
+    /// callbacks it covers fire; one with nothing to drop writes nothing.
+    /// A checkpoint at or past [`next_seq`](SharedWal::next_seq) is
     /// [`Error::InvalidInput`] (nothing poisoned); a failed write, sync or
     /// unlink poisons the handle ([`Error::OutcomeUnknown`], as a failed
     /// group does). After [`close`](SharedWal::close): [`Error::Closed`].
@@ -555,6 +556,8 @@ impl SharedWal {
         let r = wal.purge_through(checkpoint);
         let poisoned = wal.poisoned().is_some();
         let (callbacks, outcome, r) = match r {
+            // Nothing to drop: nothing was written or synced.
+            Ok(files) if files.is_empty() => (BTreeMap::new(), Ok(()), Ok(files)),
             Ok(files) => {
                 g.durable_seq = g.written_seq;
                 g.unsynced_bytes = 0;
