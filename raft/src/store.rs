@@ -378,7 +378,9 @@ impl<C: RaftTypeConfig> LogStore<C> {
                 None => first,
             }
         };
-        self.committer.purge_through(needed - 1).map(drop)
+        self.committer
+            .purge_through(needed.saturating_sub(1))
+            .map(drop)
     }
 }
 

@@ -547,7 +547,11 @@ impl SharedWal {
             }
             g = match self.shared.idle.wait(g) {
                 Ok(g) => g,
-                Err(p) => p.into_inner(),
+                Err(p) => {
+                    // Locking again marks the handle poisoned (see `lock`).
+                    drop(p.into_inner());
+                    self.shared.lock()
+                }
             };
         }
         let Some(wal) = g.wal.as_mut() else {
