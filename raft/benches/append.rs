@@ -8,8 +8,9 @@
 //! releases the lock, then waits for its entry to be durable
 //! (`LogStore::append_with`, the path `RaftLogStorage::append` takes, with a
 //! oneshot for openraft's `LogFlushed`, which only openraft can make). The
-//! LogStore's writer thread makes everything queued durable with one sync,
-//! so concurrent writers share syncs. The
+//! LogStore's flusher thread makes everything written while the previous
+//! sync ran durable with one sync (group commit on `SharedWal`), so
+//! concurrent writers share syncs. The
 //! ceiling is an in-memory store doing what `openraft-memstore`'s append
 //! does (see `MemLog`: that crate cannot be built beside `storage-v2`).
 //! A second column drives our store through openraft's

@@ -1,154 +1,238 @@
-//! The one path by which records become durable and their waiters are told:
-//! [`Committer::submit`].
+//! The one path by which records reach the WAL and their waiters are told:
+//! [`Committer`], on blocklog's group-commit handle
+//! ([`SharedWal`], policy [`SyncPolicy::Never`]).
 //!
-//! This slice owns a single-threaded [`Wal`] in a dedicated writer thread.
-//! The thread takes every request waiting in its queue (a group), appends
-//! their batches in submission order, syncs once, then calls each request's
-//! [`Done`] in submission order with the sync's outcome. Once an append or a
-//! sync fails, the committer is failed for good: that request, every other
-//! of its group and every later one get the error, never a later success
-//! (the WAL is poisoned anyway, so nothing after the failure reaches the
-//! disk).
+//! - [`Committer::append`] writes batches on the caller's thread, in the
+//!   caller's order (the store's calls are serialised by openraft's
+//!   `&mut self`), and returns their sequence numbers: written (visible),
+//!   not durable.
+//! - [`Committer::on_durable`] queues a [`Done`] for the last sequence
+//!   number of an append. A flusher thread syncs (`wait_durable` for the
+//!   newest sequence queued: one `fdatasync` covers everything written
+//!   while the previous one ran) and then calls the queued [`Done`]s in
+//!   queue order, from that one thread.
+//! - The store's durable operations (vote, truncate, purge) are an append
+//!   and an [`on_durable`](Committer::on_durable) whose [`Done`] wakes the
+//!   waiting call: they are acknowledged in log order with the appends.
+//! - [`Committer::purge_through`] drops WAL files ([`SharedWal::purge_through`]).
 //!
-//! **Switching to group commit** (issue 12): replace the thread in
-//! [`Committer::start`] and the body of [`Committer::submit`] with the
-//! shared WAL handle: append the batches through the handle (in the
-//! caller's order, which `submit`'s callers already serialise), then
-//! register `done` with the handle's durable-sequence callback for the last
-//! sequence appended. Nothing outside this file depends on the thread.
+//! **Why a dispatcher rather than `SharedWal::on_durable`.** The handle's
+//! callbacks run outside its lock on whichever thread completed the sync,
+//! or at once on the registering thread when the sequence is durable
+//! already: two syncs finishing back to back (the flusher's and a
+//! `save_vote`'s) can run their callbacks concurrently, so callbacks of
+//! different groups are not ordered. openraft needs them in log order; one
+//! thread calling them from one queue gives that by construction.
+//!
+//! **Failure.** Once an append, a sync or a purge fails (the handle is
+//! poisoned), the committer is failed for good: every [`Done`] still queued
+//! and every later one gets the error, never a later success, and every
+//! later call returns it.
 
-use std::sync::mpsc;
-use std::sync::{Arc, OnceLock};
+use std::collections::VecDeque;
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 
-use blocklog::wal::{Batch, Wal};
+use blocklog::wal::{Batch, CommitOptions, SharedWal, SyncPolicy, Wal};
 
 use crate::error::{Error, Result};
 
-/// Called once the request's batches are durable (`Ok`), or could not be
-/// made durable (`Err`). Called from the writer thread: it must not block.
+/// Called once the append's records are durable (`Ok`), or could not be
+/// made durable (`Err`). Called from the flusher thread: it must not block.
 pub(crate) type Done = Box<dyn FnOnce(Result<()>) + Send>;
 
-struct Request {
-    batches: Vec<Batch>,
-    done: Option<Done>,
+/// The flusher's queue.
+#[derive(Default)]
+struct Queue {
+    /// (last sequence number of an append, its completion), in append order.
+    waiting: VecDeque<(u64, Done)>,
+    /// The first failure, once there was one.
+    failed: Option<Error>,
+    /// The store is closing: drain the queue, then stop.
+    stop: bool,
 }
 
-/// The writer: owns the WAL, makes submitted batches durable in order.
+#[derive(Default)]
+struct Flush {
+    queue: Mutex<Queue>,
+    /// Notified when something is queued, or on stop.
+    work: Condvar,
+}
+
+impl Flush {
+    /// The queue holds plain data and no code runs while it is locked, so
+    /// a poisoned lock (impossible short of an allocation failure) is taken
+    /// as it is.
+    fn lock(&self) -> MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn fail(&self, e: &Error) {
+        let mut q = self.lock();
+        if q.failed.is_none() {
+            q.failed = Some(e.clone());
+        }
+        drop(q);
+        self.work.notify_all();
+    }
+}
+
+/// The store's WAL handle, and the flusher thread that makes appends
+/// durable and tells their waiters in order.
 pub(crate) struct Committer {
-    tx: Option<mpsc::Sender<Request>>,
+    wal: Option<SharedWal>,
+    flush: Arc<Flush>,
     thread: Option<JoinHandle<()>>,
-    /// The first failure, once there was one (set by the writer thread).
-    failed: Arc<OnceLock<Error>>,
 }
 
 impl Committer {
-    /// Starts the writer thread, which owns `wal` until the committer is
-    /// dropped.
+    /// Shares `wal` (everything it holds is durable: open synced) and
+    /// starts the flusher thread.
     pub(crate) fn start(wal: Wal) -> Result<Committer> {
-        let (tx, rx) = mpsc::channel();
-        let failed = Arc::new(OnceLock::new());
-        let flag = Arc::clone(&failed);
-        let thread = std::thread::Builder::new()
-            .name("blocklog-raft-wal".into())
-            .spawn(move || run(wal, rx, &flag))
-            .map_err(|e| {
-                Error::Wal(blocklog::Error::Io {
-                    offset: 0,
-                    source: Arc::new(e),
-                })
-            })?;
+        let wal = SharedWal::new(wal, CommitOptions::new().policy(SyncPolicy::Never))?;
+        let flush = Arc::new(Flush::default());
+        let thread = {
+            let (wal, flush) = (wal.clone(), Arc::clone(&flush));
+            std::thread::Builder::new()
+                .name("blocklog-raft-flush".into())
+                .spawn(move || run(&wal, &flush))
+                .map_err(|e| {
+                    Error::Wal(blocklog::Error::Io {
+                        offset: 0,
+                        source: Arc::new(e),
+                    })
+                })?
+        };
         Ok(Committer {
-            tx: Some(tx),
+            wal: Some(wal),
+            flush,
             thread: Some(thread),
-            failed,
         })
+    }
+
+    fn wal(&self) -> Result<&SharedWal> {
+        self.wal.as_ref().ok_or(Error::Stopped)
     }
 
     /// The error that failed the committer, if one did.
     pub(crate) fn failed(&self) -> Result<()> {
-        match self.failed.get() {
-            Some(e) => Err(e.clone()),
+        if let Some(e) = &self.flush.lock().failed {
+            return Err(e.clone());
+        }
+        match self.wal()?.poisoned() {
+            Some(e) => Err(self.failure(e)),
             None => Ok(()),
         }
     }
 
-    /// Queues `batches` to be appended after everything submitted before
-    /// and made durable; `done` (if any) is then called with the outcome.
-    /// Returns at once. If the writer is gone, `done` is called here with
-    /// [`Error::Stopped`] and the same error returned.
-    pub(crate) fn submit(&self, batches: Vec<Batch>, done: Option<Done>) -> Result<()> {
-        let request = Request { batches, done };
-        let Some(tx) = &self.tx else {
-            return refuse(request);
-        };
-        match tx.send(request) {
-            Ok(()) => Ok(()),
-            Err(mpsc::SendError(request)) => refuse(request),
+    /// Records `e` as the committer's failure (the first one stays).
+    fn failure(&self, e: blocklog::Error) -> Error {
+        let e = Error::Wal(e);
+        self.flush.fail(&e);
+        e
+    }
+
+    /// Writes `batches` in order after everything appended before; returns
+    /// each batch's first sequence number. Written (readable in the WAL),
+    /// not durable: see [`on_durable`](Committer::on_durable). A failure
+    /// (after which a prefix of the batches may be written) fails the
+    /// committer.
+    pub(crate) fn append(&self, batches: &[Batch]) -> Result<Vec<u64>> {
+        let wal = self.wal()?;
+        let mut firsts = Vec::with_capacity(batches.len());
+        for b in batches {
+            firsts.push(wal.append(b).map_err(|e| self.failure(e))?);
+        }
+        Ok(firsts)
+    }
+
+    /// The last sequence number appended (0 when none was).
+    pub(crate) fn last_seq(&self) -> Result<u64> {
+        Ok(self.wal()?.next_seq() - 1)
+    }
+
+    /// Calls `done` from the flusher thread once every record up to `seq`
+    /// is durable, after the `done` of every earlier call; with the error
+    /// instead once the committer failed.
+    pub(crate) fn on_durable(&self, seq: u64, done: Done) {
+        let mut q = self.flush.lock();
+        q.waiting.push_back((seq, done));
+        drop(q);
+        self.flush.work.notify_one();
+    }
+
+    /// Drops the WAL files whose records are all at or below `checkpoint`;
+    /// returns how many.
+    pub(crate) fn purge_through(&self, checkpoint: u64) -> Result<usize> {
+        self.failed()?;
+        match self.wal()?.purge_through(checkpoint) {
+            Ok(files) => Ok(files.len()),
+            Err(e @ blocklog::Error::OutcomeUnknown { .. }) => Err(self.failure(e)),
+            Err(e) => Err(Error::Wal(e)),
         }
     }
-}
-
-fn refuse(request: Request) -> Result<()> {
-    if let Some(done) = request.done {
-        done(Err(Error::Stopped));
-    }
-    Err(Error::Stopped)
 }
 
 impl Drop for Committer {
-    /// Lets the writer finish what was submitted (appended, synced, its
-    /// waiters told), close the WAL and release its lock; waits for it.
+    /// Lets the flusher make everything queued durable and tell its
+    /// waiters, then closes the WAL (seal, sync) and releases its lock.
     fn drop(&mut self) {
-        drop(self.tx.take());
+        self.flush.lock().stop = true;
+        self.flush.work.notify_all();
         if let Some(thread) = self.thread.take() {
-            // The thread does not panic; if it did, there is nothing to add.
+            // The thread catches the callbacks' panics; nothing to add.
             let _ = thread.join();
         }
+        if let Some(wal) = self.wal.take() {
+            // Everything acknowledged was synced already; the seal only
+            // saves the next open from cutting and sealing this file. A
+            // failure has nobody left to tell: the next open recovers what
+            // is on disk.
+            let _ = wal.close();
+        }
     }
 }
 
-/// The most requests made durable by one sync: bounds the group's memory
-/// when submitters outpace the disk.
-const MAX_GROUP: usize = 1024;
-
-fn run(mut wal: Wal, rx: mpsc::Receiver<Request>, failed: &OnceLock<Error>) {
-    let mut group = Vec::new();
-    while let Ok(first) = rx.recv() {
-        group.push(first);
-        while group.len() < MAX_GROUP {
-            match rx.try_recv() {
-                Ok(r) => group.push(r),
-                Err(_) => break,
+/// The flusher: sync up to the newest queued sequence, then call every
+/// queued `Done` that sync covers, in order; until stopped with nothing
+/// queued.
+fn run(wal: &SharedWal, flush: &Flush) {
+    loop {
+        let (target, failed) = {
+            let mut q = flush.lock();
+            while q.waiting.is_empty() && !q.stop {
+                q = flush.work.wait(q).unwrap_or_else(PoisonError::into_inner);
             }
-        }
-        let outcome = match failed.get() {
-            Some(e) => Err(e.clone()),
-            None => write_group(&mut wal, &group),
+            match q.waiting.back() {
+                Some(&(seq, _)) => (seq, q.failed.is_some()),
+                None => return, // stopped, nothing left
+            }
         };
-        if let Err(e) = &outcome {
-            let _ = failed.set(e.clone());
-        }
-        for request in group.drain(..) {
-            if let Some(done) = request.done {
-                done(outcome.clone());
+        if !failed {
+            if let Err(e) = wal.wait_durable(target) {
+                flush.fail(&Error::Wal(e));
             }
         }
-    }
-    if failed.get().is_none() {
-        // Everything was synced already; the seal only saves the next open
-        // from cutting and sealing this file. Nobody is left to tell of a
-        // failure: the next open recovers what is on disk.
-        let _ = wal.close();
-    }
-}
-
-fn write_group(wal: &mut Wal, group: &[Request]) -> Result<()> {
-    for request in group {
-        for batch in &request.batches {
-            wal.append(batch)?;
+        let durable = wal.durable_seq();
+        let (ready, outcome) = {
+            let mut q = flush.lock();
+            let outcome = match &q.failed {
+                Some(e) => Err(e.clone()),
+                None => Ok(()),
+            };
+            let ready: Vec<Done> = if outcome.is_err() {
+                q.waiting.drain(..).map(|(_, d)| d).collect()
+            } else {
+                let n = q.waiting.iter().take_while(|(s, _)| *s <= durable).count();
+                q.waiting.drain(..n).map(|(_, d)| d).collect()
+            };
+            (ready, outcome)
+        };
+        for done in ready {
+            let r = outcome.clone();
+            // A panicking callback must not stop the ones after it.
+            let _ = panic::catch_unwind(AssertUnwindSafe(move || done(r)));
         }
     }
-    wal.sync()?;
-    Ok(())
 }

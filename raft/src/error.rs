@@ -7,7 +7,7 @@ use openraft::{AnyError, ErrorSubject, ErrorVerb, NodeId, StorageError, StorageI
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The WAL failed: I/O, a refused recovery, a poisoned writer.
+    /// The WAL failed: I/O, a refused recovery, a poisoned handle.
     #[error(transparent)]
     Wal(#[from] blocklog::Error),
 
@@ -41,9 +41,9 @@ pub enum Error {
     #[error("encoding a raft record: {0}")]
     Encode(String),
 
-    /// The WAL writer thread is gone (it could not be started, or a
-    /// request reached it after it stopped).
-    #[error("the WAL writer thread is not running")]
+    /// The store's flusher thread is gone (it could not be started), or
+    /// a durable operation's completion was dropped unsent.
+    #[error("the log store's flusher thread is not running")]
     Stopped,
 
     /// A thread panicked while holding the store's state lock: the

@@ -17,7 +17,7 @@ use openraft::{
 };
 use tokio::sync::oneshot;
 
-use crate::commit::{Committer, Done};
+use crate::commit::Committer;
 use crate::error::{Error, Result};
 use crate::record::{self, Record};
 
@@ -101,9 +101,10 @@ impl Options {
 
 /// The state rebuilt from the WAL, and kept up to date by every operation.
 struct State<C: RaftTypeConfig> {
-    /// The entries not truncated or purged, by index (kept in memory in this
-    /// slice; see `docs/raft.md`).
-    entries: BTreeMap<u64, C::Entry>,
+    /// The entries not truncated or purged, by index, each with the WAL
+    /// sequence number of its record (kept in memory in this slice; see
+    /// `docs/raft.md`).
+    entries: BTreeMap<u64, (u64, C::Entry)>,
     vote: Option<Vote<C::NodeId>>,
     last_purged: Option<LogId<C::NodeId>>,
     committed: Option<LogId<C::NodeId>>,
@@ -111,11 +112,12 @@ struct State<C: RaftTypeConfig> {
 
 impl<C: RaftTypeConfig> State<C> {
     /// The one place a record changes the state: on replay and live alike,
-    /// so the state after a restart is the state before it.
-    fn apply(&mut self, record: Record<C>) {
+    /// so the state after a restart is the state before it. `seq` is the
+    /// record's WAL sequence number.
+    fn apply(&mut self, record: Record<C>, seq: u64) {
         match record {
             Record::Entry(e) => {
-                self.entries.insert(e.get_log_id().index, e);
+                self.entries.insert(e.get_log_id().index, (seq, e));
             }
             Record::Vote(v) => self.vote = Some(v),
             Record::Truncate(since) => drop(self.entries.split_off(&since)),
@@ -135,7 +137,7 @@ impl<C: RaftTypeConfig> State<C> {
 
     fn last_log_id(&self) -> Option<LogId<C::NodeId>> {
         match self.entries.last_key_value() {
-            Some((_, e)) => Some(e.get_log_id().clone()),
+            Some((_, (_, e))) => Some(e.get_log_id().clone()),
             None => self.last_purged.clone(),
         }
     }
@@ -181,7 +183,7 @@ where
         Some(end) => state.entries.range(start..end),
         None => state.entries.range(start..),
     };
-    Ok(entries.map(|(_, e)| e.clone()).collect())
+    Ok(entries.map(|(_, (_, e))| e.clone()).collect())
 }
 
 /// openraft's log storage (vote, entries, truncation, purge, committed log
@@ -193,12 +195,14 @@ where
 ///   log order; a failed sync reaches it as an error);
 /// - [`save_vote`](RaftLogStorage::save_vote),
 ///   [`truncate`](RaftLogStorage::truncate),
-///   [`purge`](RaftLogStorage::purge): durable before they return;
+///   [`purge`](RaftLogStorage::purge): durable before they return (a
+///   purge then deletes the WAL files holding nothing still needed);
 /// - [`save_committed`](RaftLogStorage::save_committed): durable with the
 ///   next sync, not waited for.
 ///
-/// Dropping the store lets the writer finish what was submitted, then
-/// closes the WAL (and releases its lock).
+/// Dropping the store lets its flusher thread make everything written
+/// durable and call the pending callbacks, then closes the WAL (and
+/// releases its lock).
 pub struct LogStore<C: RaftTypeConfig> {
     shared: Shared<C>,
     committer: Committer,
@@ -245,17 +249,28 @@ impl<C: RaftTypeConfig> LogStore<C> {
         })
     }
 
-    /// Submits one record and waits until it is durable.
-    async fn durable(&self, bytes: Vec<u8>) -> Result<()> {
+    /// Writes `records` as one batch (all or none survive a crash) after
+    /// everything appended before, and returns once it is durable and the
+    /// flush callbacks of every earlier append were called (so
+    /// acknowledgements keep the log's order), with its first WAL sequence
+    /// number. Waits without blocking the runtime: the flusher thread syncs.
+    async fn durable(&self, records: &[Vec<u8>]) -> Result<u64> {
         let mut batch = Batch::new();
-        batch.put(&bytes)?;
+        for r in records {
+            batch.put(r)?;
+        }
+        let first = self.committer.append(std::slice::from_ref(&batch))?[0];
+        let last = first + batch.len() as u64 - 1;
         let (tx, rx) = oneshot::channel();
-        let done: Done = Box::new(move |r| {
-            // The waiter may be gone (its future dropped): nothing to tell.
-            let _ = tx.send(r);
-        });
-        self.committer.submit(vec![batch], Some(done))?;
-        rx.await.map_err(|_| Error::Stopped)?
+        self.committer.on_durable(
+            last,
+            Box::new(move |r| {
+                // The waiter may be gone (its future dropped): nothing to tell.
+                let _ = tx.send(r);
+            }),
+        );
+        rx.await.map_err(|_| Error::Stopped)??;
+        Ok(first)
     }
 
     /// Encodes `entries` into WAL batches of at most `max_record_size`
@@ -285,15 +300,17 @@ impl<C: RaftTypeConfig> LogStore<C> {
         Ok(batches)
     }
 
-    /// Appends `entries` (readable when this returns) and calls `on_durable`
-    /// from the writer thread once they are durable, or with the error that
-    /// kept them from being so. The storage API's
+    /// Appends `entries` (written to the WAL and readable when this
+    /// returns) and calls `on_durable` from the store's flusher thread once
+    /// they are durable, after the callbacks of every earlier append, or
+    /// with the error that kept them from being so. The storage API's
     /// [`append`](RaftLogStorage::append) is this with openraft's callback;
     /// benches and tools without one use this directly.
     ///
-    /// An error returned here means nothing was appended (and `on_durable`
-    /// is not called), except [`Error::Stopped`], after which it was called
-    /// with the same error.
+    /// An error returned here means `on_durable` is not called: nothing was
+    /// appended (an oversized entry, a store already failed), or a write
+    /// failed part way, which fails the store (a crash or reopen may keep a
+    /// prefix of the entries, never acknowledged).
     pub fn append_with(
         &mut self,
         entries: Vec<C::Entry>,
@@ -301,22 +318,69 @@ impl<C: RaftTypeConfig> LogStore<C> {
     ) -> Result<()> {
         self.committer.failed()?;
         let batches = self.batches(&entries)?;
+        let firsts = self.committer.append(&batches)?;
         {
             let mut state = lock(&self.shared)?;
-            for e in entries {
-                state.apply(Record::Entry(e));
+            let seqs = batches
+                .iter()
+                .zip(&firsts)
+                .flat_map(|(b, &first)| first..first + b.len() as u64);
+            for (e, seq) in entries.into_iter().zip(seqs) {
+                state.apply(Record::Entry(e), seq);
             }
         }
-        // Even with no entries the request goes through the writer: its
-        // callback must come after those of every earlier append.
-        self.committer.submit(batches, Some(Box::new(on_durable)))
+        // Even with no entries the callback waits its turn: it must come
+        // after those of every earlier append. Only the store appends, so
+        // the WAL's last sequence number is this append's last.
+        let last = self.committer.last_seq()?;
+        self.committer.on_durable(last, Box::new(on_durable));
+        Ok(())
     }
 
     /// Applies `record` to the state, then makes it durable (waits).
     async fn apply_durable(&mut self, bytes: Vec<u8>, rec: Record<C>) -> Result<()> {
         self.committer.failed()?;
-        lock(&self.shared)?.apply(rec);
-        self.durable(bytes).await
+        // A truncate or purge record holds no entry: its sequence number is
+        // not kept.
+        lock(&self.shared)?.apply(rec, 0);
+        self.durable(&[bytes]).await.map(drop)
+    }
+
+    /// The raft purge: the purge record, with the current vote and
+    /// committed log id written again beside it, durable; then the WAL
+    /// files holding nothing the state needs are dropped (`docs/raft.md`,
+    /// "Purge reclaims files").
+    async fn purge_through(&mut self, log_id: LogId<C::NodeId>) -> Result<()> {
+        self.committer.failed()?;
+        let records = {
+            let mut state = lock(&self.shared)?;
+            state.apply(Record::Purge(log_id), 0);
+            // `apply` keeps the highest purge: that is what is written.
+            let mut records = Vec::with_capacity(3);
+            if let Some(v) = &state.vote {
+                records.push(record::vote::<C>(v)?);
+            }
+            records.push(record::committed::<C>(&state.committed)?);
+            if let Some(p) = &state.last_purged {
+                records.push(record::purge::<C>(p)?);
+            }
+            records
+        };
+        let first = self.durable(&records).await?;
+        // Everything the state needs is at or above the rewritten records'
+        // first sequence number, or in a live entry's record: the lowest
+        // live entry's (entries are written in index order, and an index
+        // is rewritten only after a truncate that dropped every later one).
+        let needed = {
+            let state = lock(&self.shared)?;
+            match state.entries.first_key_value() {
+                Some((_, (seq, _))) => first.min(*seq),
+                None => first,
+            }
+        };
+        self.committer
+            .purge_through(needed.saturating_sub(1))
+            .map(drop)
     }
 }
 
@@ -330,7 +394,7 @@ fn replay<C: RaftTypeConfig>(state: &mut State<C>, b: &WalBatch) -> Result<()> {
     let entries = b.entries()?;
     for (seq, e) in (b.seq..).zip(entries) {
         let rec = record::decode::<C>(&e).map_err(|w| corrupt(seq, w))?;
-        state.apply(rec);
+        state.apply(rec, seq);
     }
     Ok(())
 }
@@ -405,10 +469,10 @@ where
         let bytes = record::vote::<C>(vote).map_err(vote_err)?;
         self.committer.failed().map_err(vote_err)?;
         // Durable first: a vote read back is never one that could be lost.
-        self.durable(bytes).await.map_err(vote_err)?;
+        let seq = self.durable(&[bytes]).await.map_err(vote_err)?;
         lock(&self.shared)
             .map_err(vote_err)?
-            .apply(Record::Vote(vote.clone()));
+            .apply(Record::Vote(vote.clone()), seq);
         Ok(())
     }
 
@@ -428,9 +492,11 @@ where
         batch.put(&bytes).map_err(|e| write_err::<C>(e.into()))?;
         lock(&self.shared)
             .map_err(write_err::<C>)?
-            .apply(Record::Committed(committed));
+            .apply(Record::Committed(committed), 0);
+        // Written, not waited for: durable with the next sync.
         self.committer
-            .submit(vec![batch], None)
+            .append(&[batch])
+            .map(drop)
             .map_err(write_err::<C>)
     }
 
@@ -467,9 +533,6 @@ where
     }
 
     async fn purge(&mut self, log_id: LogId<C::NodeId>) -> Result<(), StorageError<C::NodeId>> {
-        let bytes = record::purge::<C>(&log_id).map_err(write_err::<C>)?;
-        self.apply_durable(bytes, Record::Purge(log_id))
-            .await
-            .map_err(write_err::<C>)
+        self.purge_through(log_id).await.map_err(write_err::<C>)
     }
 }

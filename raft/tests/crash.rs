@@ -234,12 +234,18 @@ fn run(test_name: &str, rounds: u32) {
     let mut model = Model::default();
     let rt = runtime();
     let (mut acked_total, mut beyond_ack, mut ops_total) = (0u64, 0u64, 0u64);
+    let (mut purge_kills, mut files_dropped) = (0u64, 0u64);
     for round in 0..rounds {
         let kill_after = match rng.below(8) {
             0 => 0,
             1 => rng.range(1, 4),
             _ => rng.range(4, 60),
         };
+        // Some rounds are killed instead as soon as a purge starts (its
+        // `DO` line read), so the kill lands in or just before the purge:
+        // its record's write and sync, the files' unlinks.
+        let kill_at_purge = kill_after > 3 && rng.below(3) == 0;
+        let mut killed = kill_after == 0;
         let mut child = Command::new(&exe)
             .args([
                 "--exact",
@@ -269,7 +275,13 @@ fn run(test_name: &str, rounds: u32) {
             };
             if let Some(rest) = line.strip_prefix("DO ") {
                 let (k, op) = rest.split_once(' ').unwrap();
-                pending.push_back((k.parse().unwrap(), Op::parse(op)));
+                let op = Op::parse(op);
+                if kill_at_purge && !killed && matches!(op, Op::Purge { .. }) {
+                    child.kill().unwrap(); // SIGKILL
+                    killed = true;
+                    purge_kills += 1;
+                }
+                pending.push_back((k.parse().unwrap(), op));
                 ops_total += 1;
             } else if let Some(k) = line.strip_prefix("ACK ") {
                 let k: u64 = k.parse().unwrap();
@@ -278,8 +290,9 @@ fn run(test_name: &str, rounds: u32) {
                 model.apply(&op);
                 acks += 1;
                 acked_total += 1;
-                if acks == kill_after {
+                if acks == kill_after && !kill_at_purge {
                     child.kill().unwrap(); // SIGKILL
+                    killed = true;
                 }
             }
         }
@@ -314,10 +327,21 @@ fn run(test_name: &str, rounds: u32) {
         assert!(got.vote >= model.vote, "round {round}: the vote went back");
         beyond_ack += extra;
         model = got;
+        // Files are never recycled here: the lowest file's number says how
+        // many purges deleted.
+        let lowest = std::fs::read_dir(&dir)
+            .unwrap()
+            .filter_map(|e| {
+                blocklog::wal::dir::parse_name(&e.unwrap().file_name().to_string_lossy())
+            })
+            .min()
+            .unwrap_or(1);
+        files_dropped = lowest - 1;
     }
     eprintln!(
         "raft crash test: {rounds} rounds, {ops_total} operations, {acked_total} acknowledged, \
-         {beyond_ack} in flight and recovered anyway; final: {} entries, vote {:?}, purged {:?}",
+         {beyond_ack} in flight and recovered anyway; {purge_kills} killed as a purge started, \
+         {files_dropped} WAL files deleted by purges; final: {} entries, vote {:?}, purged {:?}",
         model.entries.len(),
         model.vote,
         model.purged
@@ -325,6 +349,10 @@ fn run(test_name: &str, rounds: u32) {
     assert!(
         acked_total > u64::from(rounds),
         "too few acknowledgements to mean anything"
+    );
+    assert!(
+        files_dropped > 0 && purge_kills > 0,
+        "no purge deleted a file, or no kill landed at a purge: the run does not cover purge"
     );
 }
 

@@ -250,3 +250,142 @@ fn a_second_open_of_the_same_directory_is_refused() {
         "{err:?}"
     );
 }
+
+/// The WAL files (`NNNNNN.log`) in `dir`.
+fn wal_files(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .filter(|e| {
+            let name = e.as_ref().unwrap().file_name();
+            blocklog::wal::dir::parse_name(&name.to_string_lossy()).is_some()
+        })
+        .count()
+}
+
+#[test]
+fn purge_drops_wal_files_and_reopen_rebuilds_the_same_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = runtime();
+    // About ten entries a file.
+    let opts = Options::new().max_file_size(4 << 10);
+    let value = "v".repeat(300);
+    let before = rt.block_on(async {
+        let mut s: Store = LogStore::open(dir.path(), opts.clone()).unwrap();
+        // The vote and committed records land in the first file: a purge
+        // that drops it must keep them.
+        s.save_vote(&Vote::new_committed(3, 1)).await.unwrap();
+        s.blocking_append((1..=5).map(|i| entry(3, i, &value)))
+            .await
+            .unwrap();
+        s.save_committed(Some(log_id(3, 4))).await.unwrap();
+        for first in (6..=200).step_by(5) {
+            s.blocking_append((first..first + 5).map(|i| entry(3, i, &value)))
+                .await
+                .unwrap();
+        }
+        // Entries 191..=200 rewritten in term 4: their first versions are
+        // dead records above the purge.
+        s.truncate(log_id(3, 191)).await.unwrap();
+        s.blocking_append((191..=200).map(|i| entry(4, i, "new")))
+            .await
+            .unwrap();
+        let files = wal_files(dir.path());
+        assert!(files > 20, "{files}");
+        // The files of entries 1..=10 go, not the one holding entry 11
+        // (nor, before it, the vote and committed records: written again).
+        s.purge(log_id(3, 10)).await.unwrap();
+        let after10 = wal_files(dir.path());
+        assert!(after10 < files, "{files} files, {after10} after purging 10");
+        let img = image(&mut s).await;
+        drop(s);
+        let mut s: Store = LogStore::open(dir.path(), opts.clone()).unwrap();
+        assert_eq!(image(&mut s).await, img);
+        assert_eq!(img.entries.len(), 190);
+        assert_eq!(img.entries[0], (3, 11, value.clone()));
+        assert_eq!(img.vote, Some(Vote::new_committed(3, 1)));
+        assert_eq!(img.committed, Some(log_id(3, 4)));
+        s.purge(log_id(3, 180)).await.unwrap();
+        let after = wal_files(dir.path());
+        // Left: the files from entry 181's on (with the dead first versions
+        // of 191..=200) and the current one.
+        assert!(after * 4 < files, "{files} files, {after} after the purge");
+        let img = image(&mut s).await;
+        assert_eq!(img.vote, Some(Vote::new_committed(3, 1)));
+        assert_eq!(img.committed, Some(log_id(3, 4)));
+        assert_eq!(img.last_purged, Some(log_id(3, 180)));
+        assert_eq!(img.entries.len(), 20);
+        assert_eq!(img.entries[0], (3, 181, value.clone()));
+        assert_eq!(img.entries[10], (4, 191, "new".into()));
+        img
+    });
+    for _ in 0..2 {
+        let mut s: Store = LogStore::open(dir.path(), opts.clone()).unwrap();
+        let after = rt.block_on(image(&mut s));
+        assert_eq!(after, before);
+    }
+    // A lower purge after the reopen changes nothing: the highest is kept,
+    // and written again.
+    rt.block_on(async {
+        let mut s: Store = LogStore::open(dir.path(), opts.clone()).unwrap();
+        s.purge(log_id(3, 150)).await.unwrap();
+        s.purge(log_id(4, 200)).await.unwrap();
+    });
+    let mut s: Store = LogStore::open(dir.path(), opts).unwrap();
+    let img = rt.block_on(image(&mut s));
+    assert_eq!(img.vote, Some(Vote::new_committed(3, 1)));
+    assert_eq!(img.committed, Some(log_id(3, 4)));
+    assert_eq!(img.last_purged, Some(log_id(4, 200)));
+    assert_eq!(img.last_log, Some(log_id(4, 200)));
+    assert!(img.entries.is_empty());
+    assert!(wal_files(dir.path()) <= 2);
+}
+
+#[test]
+fn a_failed_sync_fails_every_pending_and_later_callback_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let fault = Fault {
+        call: Call::Sync,
+        // Sync 0 makes the new file's predecessor durable; sync 2 fails.
+        nth: 2,
+        errno: Errno::Eio,
+        short_first: false,
+    };
+    let opts = Options::new().wal_hook(move |o| {
+        o.wrap_files(move |n, f| Box::new(Faulty::new(f, (n == 1).then_some(fault))))
+    });
+    let (tx, rx) = mpsc::channel();
+    let rt = runtime();
+    let accepted = rt.block_on(async {
+        let mut s: Store = LogStore::open(dir.path(), opts).unwrap();
+        s.blocking_append([entry(1, 1, "acked")]).await.unwrap();
+        // Appends in flight when the next sync fails, and after it: each
+        // one the store accepts gets exactly one callback.
+        let mut accepted = Vec::new();
+        for i in 2..=40u64 {
+            let tx = tx.clone();
+            if s.append_with(vec![entry(1, i, "x")], move |r| {
+                tx.send((i, r.is_ok())).unwrap()
+            })
+            .is_ok()
+            {
+                accepted.push(i);
+            }
+        }
+        // The vote waits behind them in the same queue: it fails too.
+        assert!(s.save_vote(&Vote::new(5, 0)).await.is_err());
+        assert!(s.append_with(vec![entry(1, 41, "y")], |_| ()).is_err());
+        accepted
+    });
+    drop(tx);
+    let got: Vec<(u64, bool)> = rx.iter().collect();
+    // Index 2 was accepted (nothing had failed yet); every accepted append
+    // was told, in log order, and none of them succeeded.
+    assert_eq!(accepted.first(), Some(&2));
+    let want: Vec<(u64, bool)> = accepted.iter().map(|&i| (i, false)).collect();
+    assert_eq!(got, want);
+    let img = rt.block_on(async { image(&mut open(dir.path())).await });
+    assert_eq!(img.entries[0], (1, 1, "acked".into()));
+    // Written before the failure was known, never acknowledged: it may or
+    // may not have reached the disk.
+    assert!(img.vote.is_none() || img.vote == Some(Vote::new(5, 0)));
+}

@@ -220,6 +220,9 @@ impl Stop {
 
 struct Shared {
     state: Mutex<State>,
+    /// Notified whenever a leader's turn ends (`leader` back to false):
+    /// [`SharedWal::purge_through`] waits on it for the WAL.
+    idle: Condvar,
     opts: CommitOptions,
     max_record_size: usize,
     dir: PathBuf,
@@ -342,6 +345,7 @@ impl SharedWal {
             dir: wal.dir().to_path_buf(),
             opts: commit,
             stop: Arc::new(Stop::default()),
+            idle: Condvar::new(),
             state: Mutex::new(State {
                 next_seq: wal.next_seq(),
                 wal: Some(wal),
@@ -496,6 +500,87 @@ impl SharedWal {
             }
         };
         callback(outcome);
+    }
+
+    /// [`Wal::purge_through`] on the shared WAL: drops every sealed file
+    /// whose sequence numbers are all at or below `checkpoint`, crash-safe,
+    /// and returns the numbers of the files dropped.
+    ///
+    /// It waits for the group being written (if any) to finish, then runs
+    /// with the state locked: appends from other handles wait for it (one
+    /// sync, a marker and one unlink and directory sync per file). A purge
+    /// that drops files syncs everything written first, so the watermark
+    /// moves up to [`written_seq`](SharedWal::written_seq) and the
+    /// callbacks it covers fire; one with nothing to drop writes nothing.
+    /// A checkpoint at or past [`next_seq`](SharedWal::next_seq) is
+    /// [`Error::InvalidInput`] (nothing poisoned); a failed write, sync or
+    /// unlink poisons the handle ([`Error::OutcomeUnknown`], as a failed
+    /// group does). After [`close`](SharedWal::close): [`Error::Closed`].
+    ///
+    /// ```
+    /// use blocklog::wal::{Batch, CommitOptions, SharedWal, WalOptions};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let opts = WalOptions::new().max_file_size(64 << 10);
+    /// let wal = SharedWal::open(dir.path(), opts, CommitOptions::new())?;
+    /// let mut batch = Batch::new();
+    /// batch.put(&[7u8; 1000])?;
+    /// for _ in 0..200 {
+    ///     wal.append(&batch)?;
+    /// }
+    /// // 64 batches a file: files 1 (1..=64) and 2 (65..=128) go.
+    /// assert_eq!(wal.purge_through(130)?, [1, 2]);
+    /// assert_eq!(wal.purge_through(130)?, Vec::<u64>::new()); // nothing more
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn purge_through(&self, checkpoint: u64) -> Result<Vec<u64>> {
+        let mut g = self.shared.lock();
+        loop {
+            if let Some(e) = &g.poisoned {
+                return Err(e.clone());
+            }
+            if g.closing {
+                return Err(Error::Closed);
+            }
+            if !g.leader {
+                break;
+            }
+            g = match self.shared.idle.wait(g) {
+                Ok(g) => g,
+                Err(p) => {
+                    // Locking again marks the handle poisoned (see `lock`).
+                    drop(p.into_inner());
+                    self.shared.lock()
+                }
+            };
+        }
+        let Some(wal) = g.wal.as_mut() else {
+            return Err(Error::Closed);
+        };
+        let r = wal.purge_through(checkpoint);
+        let poisoned = wal.poisoned().is_some();
+        let (callbacks, outcome, r) = match r {
+            // Nothing to drop: nothing was written or synced.
+            Ok(files) if files.is_empty() => (BTreeMap::new(), Ok(()), Ok(files)),
+            Ok(files) => {
+                g.durable_seq = g.written_seq;
+                g.unsynced_bytes = 0;
+                let from = g.durable_seq + 1;
+                let rest = g.callbacks.split_off(&from);
+                (std::mem::replace(&mut g.callbacks, rest), Ok(()), Ok(files))
+            }
+            // Refused before anything was written.
+            Err(e) if !poisoned => (BTreeMap::new(), Ok(()), Err(e)),
+            Err(e) => {
+                let e = unknown(e);
+                g.poisoned = Some(e.clone());
+                wake(&g, std::iter::empty());
+                (std::mem::take(&mut g.callbacks), Err(e.clone()), Err(e))
+            }
+        };
+        drop(g);
+        resume(run(callbacks, |_| outcome.clone()));
+        r
     }
 
     /// The watermark: every entry with a sequence number up to this one is
@@ -781,6 +866,7 @@ impl Shared {
             None => Ok(()),
         };
         g.leader = false;
+        self.idle.notify_all();
         turn.finished = true;
         wake(&g, members.iter().map(|(t, _)| t));
         drop(g);
@@ -816,6 +902,7 @@ impl Drop for Turn<'_> {
             )));
         }
         g.leader = false;
+        self.shared.idle.notify_all();
         let callbacks = std::mem::take(&mut g.callbacks);
         let e = g.poisoned.clone();
         wake(&g, self.members.iter());
