@@ -65,11 +65,17 @@ fn raw_loop(dir: &Path, n: u64, overwrite: bool) -> (Duration, Vec<Duration>) {
     (start.elapsed(), lat)
 }
 
+/// Preallocation of the `-prealloc` rows: more than the largest row
+/// writes (64 threads x 60 appends x 138 bytes), so no append grows the
+/// file, and small enough to zero cheaply for every run.
+const PREALLOC: u64 = 4 << 20;
+
 /// `threads` threads each appending `per_thread` synced 100-byte batches
-/// to a fresh WAL; returns the elapsed time (first append to last return)
-/// and every append's latency.
-fn group(dir: &Path, threads: usize, per_thread: u64) -> (Duration, Vec<Duration>) {
-    let wal = SharedWal::open(dir, WalOptions::new(), CommitOptions::new()).unwrap();
+/// to a fresh WAL (preallocated to `prealloc` bytes, 0: not); returns the
+/// elapsed time (first append to last return) and every append's latency.
+fn group(dir: &Path, threads: usize, per_thread: u64, prealloc: u64) -> (Duration, Vec<Duration>) {
+    let opts = WalOptions::new().preallocate(prealloc);
+    let wal = SharedWal::open(dir, opts, CommitOptions::new()).unwrap();
     let barrier = Arc::new(Barrier::new(threads + 1));
     let handles: Vec<_> = (0..threads)
         .map(|_| {
@@ -124,14 +130,16 @@ fn criterion_part(c: &mut Criterion) {
             raw_loop(dir.path(), iters, true).0
         })
     });
-    for threads in THREADS {
-        g.throughput(Throughput::Elements(threads as u64));
-        g.bench_with_input(BenchmarkId::new("threads", threads), &threads, |b, &t| {
-            b.iter_custom(|iters| {
-                let dir = tempfile::tempdir().unwrap();
-                group(dir.path(), t, iters).0
-            })
-        });
+    for (name, pre) in [("threads", 0), ("threads-prealloc", PREALLOC)] {
+        for threads in THREADS {
+            g.throughput(Throughput::Elements(threads as u64));
+            g.bench_with_input(BenchmarkId::new(name, threads), &threads, |b, &t| {
+                b.iter_custom(|iters| {
+                    let dir = tempfile::tempdir().unwrap();
+                    group(dir.path(), t, iters, pre).0
+                })
+            });
+        }
     }
     g.finish();
 }
@@ -151,17 +159,26 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 /// The interleaved table (see the module docs).
 fn interleaved() {
-    let rounds = 7;
+    // `GROUP_COMMIT_ROUNDS` overrides the number of rounds.
+    let rounds = std::env::var("GROUP_COMMIT_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(7usize);
     SYNCS.store(0, Ordering::Relaxed);
     APPENDS.store(0, Ordering::Relaxed);
     // Appends per configuration and round: enough groups for stable
     // percentiles at 64 threads, short enough for the 1-thread rows.
     let total = |threads: usize| -> u64 { (threads as u64 * 60).max(1500) };
-    // None: the raw loop on a growing file; Some(0): on an allocated file;
-    // Some(t): the WAL from t threads.
-    let configs: Vec<Option<usize>> = [None, Some(0)]
+    // (None, _): the raw loop on a growing file (false) or an allocated
+    // one (true); (Some(t), p): the WAL from t threads, preallocated if p.
+    // The two WAL rows of a thread count run back to back in each round.
+    let configs: Vec<(Option<usize>, bool)> = [(None, false), (None, true)]
         .into_iter()
-        .chain(THREADS.iter().map(|&t| Some(t)))
+        .chain(
+            THREADS
+                .iter()
+                .flat_map(|&t| [(Some(t), false), (Some(t), true)]),
+        )
         .collect();
     let mut rate: Vec<Vec<f64>> = vec![Vec::new(); configs.len()];
     let mut lats: Vec<Vec<Duration>> = vec![Vec::new(); configs.len()];
@@ -170,11 +187,11 @@ fn interleaved() {
         for (k, cfg) in configs.iter().enumerate() {
             let dir = tempfile::tempdir().unwrap();
             let (n, (elapsed, lat)) = match *cfg {
-                None => (total(1), raw_loop(dir.path(), total(1), false)),
-                Some(0) => (total(1), raw_loop(dir.path(), total(1), true)),
-                Some(t) => {
+                (None, allocated) => (total(1), raw_loop(dir.path(), total(1), allocated)),
+                (Some(t), pre) => {
                     let per = total(t) / t as u64;
-                    (per * t as u64, group(dir.path(), t, per))
+                    let pre = if pre { PREALLOC } else { 0 };
+                    (per * t as u64, group(dir.path(), t, per, pre))
                 }
             };
             rate[k].push(n as f64 / elapsed.as_secs_f64());
@@ -183,41 +200,55 @@ fn interleaved() {
             lats[k].extend(lat);
         }
     }
-    let rates: Vec<f64> = rate.into_iter().map(median).collect();
-    let mut out = String::new();
-    let raw_lat = {
-        let mut l = lats[0].clone();
-        l.sort();
-        percentile(&l, 0.5)
+    // Ratios are taken within each round, then the median over the rounds.
+    let ratio = |k: usize, base: usize| -> f64 {
+        median((0..rounds).map(|r| rate[k][r] / rate[base][r]).collect())
     };
+    let raw: Vec<Duration> = (0..2)
+        .map(|k| {
+            let mut l = lats[k].clone();
+            l.sort();
+            percentile(&l, 0.5)
+        })
+        .collect();
+    let raw_p50 = |allocated: bool| raw[usize::from(allocated)];
+    let mut out = String::new();
     out.push_str(&format!(
-        "Interleaved: {rounds} rounds, each running every row once; medians over the rounds. \
-         Raw loop: median write + fdatasync latency {:.1} µs.\n\n",
-        raw_lat.as_secs_f64() * 1e6
+        "Interleaved: {rounds} rounds, each running every row once; medians over the rounds, \
+         ratios taken within a round. Raw loop: median write + fdatasync latency {:.1} µs \
+         (growing file), {:.1} µs (allocated file).\n\n",
+        raw_p50(false).as_secs_f64() * 1e6,
+        raw_p50(true).as_secs_f64() * 1e6
     ));
     out.push_str("| row | synced appends/s | vs 1 thread | vs raw loop | p50 µs | p99 µs | p99 / raw p50 | appends per sync |\n");
     out.push_str("|---|---:|---:|---:|---:|---:|---:|---:|\n");
+    // The 1-thread WAL row of the same preallocation: the "vs 1 thread"
+    // base; the raw loop of the same kind of file: the "vs raw" base.
+    let one = |pre: bool| 2 + usize::from(pre);
     for (k, cfg) in configs.iter().enumerate() {
         let mut l = std::mem::take(&mut lats[k]);
         l.sort();
         let (p50, p99) = (percentile(&l, 0.5), percentile(&l, 0.99));
         let name = match cfg {
-            None => "raw write + fdatasync, growing file (1 thread)".to_string(),
-            Some(0) => "raw write + fdatasync, allocated file (1 thread)".to_string(),
-            Some(t) => format!("SharedWal, {t} thread{}", if *t == 1 { "" } else { "s" }),
+            (None, false) => "raw write + fdatasync, growing file (1 thread)".to_string(),
+            (None, true) => "raw write + fdatasync, allocated file (1 thread)".to_string(),
+            (Some(t), pre) => format!(
+                "SharedWal{}, {t} thread{}",
+                if *pre { " prealloc" } else { "" },
+                if *t == 1 { "" } else { "s" }
+            ),
         };
         out.push_str(&format!(
             "| {name} | {:.0} | {} | {:.2} | {:.1} | {:.1} | {:.2} | {} |\n",
-            rates[k],
-            if cfg.is_some_and(|t| t > 0) {
-                format!("{:.2}", rates[k] / rates[2])
-            } else {
-                String::new()
+            median(rate[k].clone()),
+            match cfg {
+                (Some(_), pre) => format!("{:.2}", ratio(k, one(*pre))),
+                (None, _) => String::new(),
             },
-            rates[k] / rates[0],
+            ratio(k, usize::from(cfg.1)),
             p50.as_secs_f64() * 1e6,
             p99.as_secs_f64() * 1e6,
-            p99.as_secs_f64() / raw_lat.as_secs_f64(),
+            p99.as_secs_f64() / raw_p50(cfg.1).as_secs_f64(),
             match per_sync[k] {
                 (_, 0) => String::new(),
                 (a, s) => format!("{:.1}", a as f64 / s as f64),

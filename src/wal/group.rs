@@ -9,7 +9,9 @@
 //! order. The first waiting thread that finds no leader becomes the leader:
 //! it takes a group off the front of the queue (up to
 //! [`CommitOptions::max_group_bytes`]), releases the mutex, writes the
-//! group's batches, syncs once if any member needs it, and releases every
+//! group's batches, and, if any member needs a sync, takes and writes what
+//! queued meanwhile (briefly yielding for the previous group's members to
+//! queue again), syncs once, and releases every
 //! member with the one result; then it wakes the thread at the front of
 //! the queue, which leads the next group (formed while this one was
 //! syncing). Only a leader touches the [`Wal`], so at most one write or
@@ -183,6 +185,11 @@ struct State {
     /// Batch bytes written since the last sync.
     unsynced_bytes: u64,
     last_sync: Option<Instant>,
+    /// How long the last sync took.
+    last_sync_took: Duration,
+    /// Members of the last group not seen queueing again since (each new
+    /// request counts one back): what a leader about to sync may wait for.
+    returning: usize,
     /// The [`Error::OutcomeUnknown`] every later call returns.
     poisoned: Option<Error>,
     closing: bool,
@@ -359,6 +366,8 @@ impl SharedWal {
                 durable_seq: last,
                 unsynced_bytes: 0,
                 last_sync: None,
+                last_sync_took: Duration::ZERO,
+                returning: 0,
                 poisoned: None,
                 closing: false,
                 closed: false,
@@ -722,6 +731,7 @@ impl Shared {
         }
         let ticket = g.next_ticket;
         g.next_ticket += 1;
+        g.returning = g.returning.saturating_sub(1);
         g.pending.push_back(Req {
             ticket,
             batch,
@@ -774,83 +784,109 @@ impl Shared {
             return; // `turn` wakes everyone
         };
         // Take the group.
-        let mut members = Vec::new();
-        let mut batches = Vec::new();
-        let (mut bytes, mut entries) = (0usize, 0u64);
-        let mut need_sync = self.opts.policy == SyncPolicy::Always;
-        let mut last = g.taken;
-        while let Some(front) = g.pending.front() {
-            let len = front.batch.as_ref().map_or(0, Batch::encoded_len);
-            if !members.is_empty() && bytes.saturating_add(len) > self.opts.max_group_bytes {
-                break;
-            }
-            let Some(req) = g.pending.pop_front() else {
-                break;
-            };
-            bytes = bytes.saturating_add(len);
-            need_sync |= req.sync;
-            last = req.ticket;
-            if let Some(b) = req.batch {
-                entries += b.len() as u64;
-                batches.push(b);
-            }
-            turn.members.push(req.thread.clone());
-            members.push((req.thread, req.sync));
-        }
-        if let SyncPolicy::Bytes(n) = self.opts.policy {
-            need_sync |= g.unsynced_bytes.saturating_add(bytes as u64) >= n;
-        }
-        g.taken = last;
-        let written_seq = g.written_seq + entries;
-        g.stats.largest_group = g.stats.largest_group.max(members.len() as u64);
+        let mut group = Group {
+            members: Vec::new(),
+            batches: Vec::new(),
+            bytes: 0,
+            entries: 0,
+            sync: self.opts.policy == SyncPolicy::Always,
+            last: g.taken,
+        };
+        self.take(&mut g, &mut group, &mut turn);
+        let need_sync = self.needs_sync(&g, &group);
+        let base_seq = g.written_seq;
+        // Gathering (`docs/wal.md`, "Group commit"): how many members of
+        // the previous group may still come back, and how long to give them.
+        let expected = if self.opts.policy == SyncPolicy::Always {
+            g.returning
+        } else {
+            0
+        };
+        let patience = g.last_sync_took / 2;
         drop(g);
 
-        // Write, without the lock: the next group forms meanwhile.
+        // Write, without the lock: the next group forms meanwhile. Before a
+        // sync, what queued during the write joins this group (within the
+        // byte cap) and is written too, until a write finds nothing new.
         let mut r = Ok(());
-        for b in &batches {
-            if let Err(e) = wal.append(b) {
-                r = Err(e);
+        let (mut written, mut released, mut idle) = (0usize, 0usize, 0usize);
+        let gathering = Instant::now();
+        loop {
+            for b in &group.batches[written..] {
+                if let Err(e) = wal.append(b) {
+                    r = Err(e);
+                    break;
+                }
+            }
+            written = group.batches.len();
+            if r.is_ok() {
+                r = wal.flush();
+            }
+            if r.is_err() || !need_sync {
                 break;
             }
-        }
-        if r.is_ok() {
-            r = wal.flush();
-        }
-        let mut sync_started = None;
-        if r.is_ok() && need_sync {
-            // Written: release the members that only wait for that.
+            // Written: publish it, release the members that only wait for
+            // that, and take what queued meanwhile.
             let mut g = self.lock();
-            g.written = last;
-            g.written_seq = written_seq;
+            g.written = group.last;
+            g.written_seq = base_seq + group.entries;
+            let done = group.members.len();
+            let mut more = self.take(&mut g, &mut group, &mut turn);
+            // Members of the previous group that are on their way back (a
+            // closed loop of appenders): a few yields let them queue, so
+            // that the groups do not settle into two halves that alternate.
+            while more == 0
+                && g.returning > 0
+                && g.poisoned.is_none()
+                && g.pending.is_empty()
+                && idle < expected
+                && gathering.elapsed() < patience
+            {
+                drop(g);
+                thread::yield_now();
+                idle += 1;
+                g = self.lock();
+                more = self.take(&mut g, &mut group, &mut turn);
+            }
             drop(g);
-            for (t, sync) in &members {
+            for (t, sync) in &group.members[released..done] {
                 if !sync {
                     t.unpark();
                 }
             }
+            released = done;
+            if more == 0 {
+                break;
+            }
+        }
+        let mut sync_started = None;
+        if r.is_ok() && need_sync {
             sync_started = Some(Instant::now());
             r = wal.sync();
         }
 
         let mut g = self.lock();
         g.wal = Some(wal);
-        let synced = sync_started.is_some();
-        if synced {
-            g.last_sync = sync_started;
+        if let Some(started) = sync_started {
+            g.last_sync = Some(started);
+            g.last_sync_took = started.elapsed();
         }
+        let synced = sync_started.is_some();
         g.stats.groups += 1;
+        g.stats.largest_group = g.stats.largest_group.max(group.members.len() as u64);
+        let written_seq = base_seq + group.entries;
         let callbacks = match r {
             Ok(()) => {
-                g.stats.appends += batches.len() as u64;
-                g.written = last;
+                g.stats.appends += group.batches.len() as u64;
+                g.written = group.last;
                 g.written_seq = written_seq;
                 if synced {
                     g.stats.syncs += 1;
-                    g.synced = last;
+                    g.synced = group.last;
                     g.durable_seq = written_seq;
                     g.unsynced_bytes = 0;
                 } else {
-                    g.unsynced_bytes = g.unsynced_bytes.saturating_add(bytes as u64);
+                    g.unsynced_bytes = g.unsynced_bytes.saturating_add(group.bytes as u64);
                 }
                 let from = g.durable_seq + 1;
                 let rest = g.callbacks.split_off(&from);
@@ -867,16 +903,71 @@ impl Shared {
         };
         g.leader = false;
         self.idle.notify_all();
+        g.returning = group.members.len();
         turn.finished = true;
-        wake(&g, members.iter().map(|(t, _)| t));
+        wake(&g, group.members.iter().map(|(t, _)| t));
         drop(g);
         resume(run(callbacks, |_| outcome.clone()));
+    }
+
+    /// Takes requests off the front of the queue into `group`, in order,
+    /// while its bytes stay within [`CommitOptions::max_group_bytes`] (its
+    /// first request always goes in); returns how many it took.
+    fn take(&self, g: &mut State, group: &mut Group, turn: &mut Turn<'_>) -> usize {
+        let mut n = 0;
+        while let Some(front) = g.pending.front() {
+            let len = front.batch.as_ref().map_or(0, Batch::encoded_len);
+            if !group.members.is_empty()
+                && group.bytes.saturating_add(len) > self.opts.max_group_bytes
+            {
+                break;
+            }
+            let Some(req) = g.pending.pop_front() else {
+                break;
+            };
+            group.bytes = group.bytes.saturating_add(len);
+            group.sync |= req.sync;
+            group.last = req.ticket;
+            if let Some(b) = req.batch {
+                group.entries += b.len() as u64;
+                group.batches.push(b);
+            }
+            turn.members.push(req.thread.clone());
+            group.members.push((req.thread, req.sync));
+            n += 1;
+        }
+        g.taken = group.last;
+        n
+    }
+
+    /// Whether `group` syncs: a member asked for it, or the policy does.
+    fn needs_sync(&self, g: &State, group: &Group) -> bool {
+        match self.opts.policy {
+            SyncPolicy::Bytes(n) => {
+                group.sync || g.unsynced_bytes.saturating_add(group.bytes as u64) >= n
+            }
+            _ => group.sync,
+        }
     }
 
     /// Whether the group the queue's front would form syncs.
     fn wants_sync(&self, g: &State) -> bool {
         self.opts.policy == SyncPolicy::Always || g.pending.iter().any(|r| r.sync)
     }
+}
+
+/// The requests one leader took, in queue order.
+struct Group {
+    /// Each member's thread, and whether it waits for the sync.
+    members: Vec<(Thread, bool)>,
+    batches: Vec<Batch>,
+    /// Encoded batch bytes.
+    bytes: usize,
+    entries: u64,
+    /// A member asked for the sync (or the policy is `Always`).
+    sync: bool,
+    /// The last member's ticket.
+    last: u64,
 }
 
 /// A leader's turn; if it ends by a panic (a sink that panicked), the WAL
