@@ -8,7 +8,7 @@ use bytes::Bytes;
 
 use crate::decode::{Decoder, End, Input, Step};
 use crate::error::{Error, Result};
-use crate::format::{BLOCK_SIZE, RECYCLABLE_HEADER_SIZE};
+use crate::format::{BLOCK_SIZE, HEADER_SIZE, RECYCLABLE_HEADER_SIZE};
 use crate::options::ReaderOptions;
 use crate::report::{Event, Record, Summary};
 
@@ -60,6 +60,10 @@ pub struct Reader<R> {
     /// The record [`next_record_ref`](Reader::next_record_ref) lent out last,
     /// when it could not lend a slice of the block.
     lent: Option<Bytes>,
+    /// How to seek the source, when it is seekable (set by
+    /// [`ReaderOptions::build_seekable`]): used to find a multi-block
+    /// record's size before assembling it.
+    seek: Option<fn(&mut R, SeekFrom) -> io::Result<u64>>,
 }
 
 impl<R: Read> Reader<R> {
@@ -81,6 +85,7 @@ impl<R: Read> Reader<R> {
             kind: Source::Stream,
             decoder: Decoder::new(opts),
             lent: None,
+            seek: None,
         }
     }
 
@@ -265,6 +270,12 @@ impl<R: Read> Reader<R> {
             }
         }
         let offset = self.decoder.next_offset();
+        if self.decoder.wants_record_size() {
+            if let Err(e) = self.size_record(offset) {
+                self.decoder.fail_input(e);
+                return;
+            }
+        }
         let result = match &self.kind {
             Source::Memory(mem) => {
                 let start = usize::try_from(offset).unwrap_or(usize::MAX).min(mem.len());
@@ -282,6 +293,38 @@ impl<R: Read> Reader<R> {
         if let Err(e) = fed {
             self.decoder.fail_input(e);
         }
+    }
+
+    /// A record's first fragment has arrived, and the next fragment starts
+    /// at `offset`: where the source allows looking ahead (memory, a
+    /// seekable source), reads the headers of the blocks that follow to
+    /// find the record's size, so that it is assembled in a buffer of that
+    /// size (no reallocation, no copy of a copy); then returns to `offset`.
+    /// A plain stream cannot look ahead: the buffer grows as usual.
+    fn size_record(&mut self, offset: u64) -> Result<()> {
+        let Some((first, recyclable)) = self.decoder.unsized_record() else {
+            return Ok(());
+        };
+        let limit = self.decoder.options().max_record_size;
+        let total = match (&self.kind, self.seek) {
+            (Source::Memory(mem), _) => size_ahead(first, offset, recyclable, limit, |at, h| {
+                let at = usize::try_from(at).ok()?;
+                h.copy_from_slice(mem.get(at..at.checked_add(h.len())?)?);
+                Some(())
+            }),
+            (Source::Seekable, Some(seek)) => {
+                let source = &mut self.source;
+                let total = size_ahead(first, offset, recyclable, limit, |at, h| {
+                    seek(source, SeekFrom::Start(at)).ok()?;
+                    (read_full(source, h, at).ok()? == h.len()).then_some(())
+                });
+                seek(source, SeekFrom::Start(offset)).map_err(|e| Error::io(offset, e))?;
+                total
+            }
+            _ => None,
+        };
+        self.decoder.size_record(total);
+        Ok(())
     }
 
     /// Reads the block at `offset` from the source (seeking first when the
@@ -330,6 +373,7 @@ impl<R: Read + Seek> Reader<R> {
             kind: Source::Seekable,
             decoder,
             lent: None,
+            seek: Some(|source: &mut R, to| source.seek(to)),
         };
         if reader.decoder.wants_head() {
             reader.read_head()?;
@@ -350,6 +394,7 @@ impl Reader<io::Empty> {
             kind: Source::Memory(data),
             decoder: Decoder::new(opts),
             lent: None,
+            seek: None,
         }
     }
 }
@@ -451,6 +496,46 @@ pub(crate) fn read_block<R: Read>(
     } else {
         Input::Last(data, end)
     })
+}
+
+/// The size of a record whose first fragment (`first` bytes) ends the
+/// block before `offset`, from the headers at the starts of the blocks
+/// that follow, read by `header_at(offset, buf)`: MIDDLE fragments that
+/// fill their blocks, then a LAST. Checksums are not verified (the size is
+/// a capacity hint), so the result is bounded by the headers actually
+/// there: at most a block more than the bytes present, and never more than
+/// `limit`. `None` when the headers do not describe such a record.
+fn size_ahead(
+    first: usize,
+    mut offset: u64,
+    recyclable: bool,
+    limit: usize,
+    mut header_at: impl FnMut(u64, &mut [u8]) -> Option<()>,
+) -> Option<usize> {
+    let (hsize, middle, last) = if recyclable {
+        (RECYCLABLE_HEADER_SIZE, 7, 8)
+    } else {
+        (HEADER_SIZE, 3, 4)
+    };
+    let mut h = [0u8; RECYCLABLE_HEADER_SIZE];
+    let h = &mut h[..hsize];
+    let mut total = first;
+    loop {
+        if offset % BLOCK_SIZE as u64 != 0 {
+            return None;
+        }
+        header_at(offset, h)?;
+        let len = usize::from(u16::from_le_bytes([h[4], h[5]]));
+        if len > BLOCK_SIZE - hsize {
+            return None;
+        }
+        total = total.checked_add(len).filter(|&t| t <= limit)?;
+        match h[6] {
+            t if t == last => return Some(total),
+            t if t == middle && len == BLOCK_SIZE - hsize => offset += BLOCK_SIZE as u64,
+            _ => return None,
+        }
+    }
 }
 
 /// Reads until `buf` is full or the source ends; returns the bytes read.
