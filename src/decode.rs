@@ -229,6 +229,9 @@ pub struct Decoder {
     scan_budget: ScanBudget,
     /// Starting past offset 0: the log's first bytes have not been offered yet.
     wants_head: bool,
+    /// The reader finds a multi-block record's size ahead (memory, a
+    /// seekable source): a first fragment waits for it.
+    sizes_ahead: bool,
 }
 
 impl Decoder {
@@ -270,6 +273,7 @@ impl Decoder {
             seed: None,
             scan_budget: ScanBudget::BLOCK,
             wants_head: start > 0,
+            sizes_ahead: false,
             opts,
         }
     }
@@ -692,13 +696,21 @@ impl Decoder {
                     let payload = self.block.slice(payload);
                     self.emit_record(here, end, payload);
                 } else {
-                    // The buffer waits for the record's size (a reader that
-                    // can look ahead gives it) or for the next fragment.
+                    // With a reader that can look ahead, the buffer waits
+                    // for the record's size (or for the next fragment).
+                    let mut buf = BytesMut::new();
+                    let first = if self.sizes_ahead {
+                        Some(self.block.slice(payload))
+                    } else {
+                        buf.reserve((2 * len).min(self.opts.max_record_size));
+                        buf.extend_from_slice(&self.block[payload]);
+                        None
+                    };
                     self.span = Span::Record(Partial {
                         start: here,
                         end,
-                        first: Some(self.block.slice(payload)),
-                        buf: BytesMut::new(),
+                        first,
+                        buf,
                     });
                 }
             }
@@ -735,6 +747,12 @@ impl Decoder {
             Span::Record(p) => (2 * p.len()).min(self.opts.max_record_size),
             _ => 0,
         }
+    }
+
+    /// Tells the decoder that its reader finds a multi-block record's size
+    /// ahead (see [`size_record`](Decoder::size_record)).
+    pub(crate) fn set_sizes_ahead(&mut self) {
+        self.sizes_ahead = true;
     }
 
     /// Whether a record's first fragment is waiting for its size: a reader

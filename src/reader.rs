@@ -375,6 +375,7 @@ impl<R: Read + Seek> Reader<R> {
             lent: None,
             seek: Some(|source: &mut R, to| source.seek(to)),
         };
+        reader.decoder.set_sizes_ahead();
         if reader.decoder.wants_head() {
             reader.read_head()?;
             let start = reader.decoder.next_offset();
@@ -389,10 +390,12 @@ impl<R: Read + Seek> Reader<R> {
 
 impl Reader<io::Empty> {
     pub(crate) fn with_bytes(opts: ReaderOptions, data: Bytes) -> Reader<io::Empty> {
+        let mut decoder = Decoder::new(opts);
+        decoder.set_sizes_ahead();
         Reader {
             source: io::empty(),
             kind: Source::Memory(data),
-            decoder: Decoder::new(opts),
+            decoder,
             lent: None,
             seek: None,
         }
