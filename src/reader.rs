@@ -524,7 +524,7 @@ fn size_ahead(
     let h = &mut h[..hsize];
     let mut total = first;
     loop {
-        if offset % BLOCK_SIZE as u64 != 0 {
+        if !offset.is_multiple_of(BLOCK_SIZE as u64) {
             return None;
         }
         header_at(offset, h)?;
@@ -596,5 +596,81 @@ impl<R: Read> Iterator for Events<'_, R> {
             return None;
         }
         step(&mut self.done, self.reader.next_event())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Writer, WriterOptions};
+
+    /// `size_ahead` over an in-memory log.
+    fn ahead(log: &[u8], first: usize, offset: u64, limit: usize) -> Option<usize> {
+        size_ahead(first, offset, false, limit, |at, h| {
+            let at = usize::try_from(at).ok()?;
+            h.copy_from_slice(log.get(at..at.checked_add(h.len())?)?);
+            Some(())
+        })
+    }
+
+    #[test]
+    fn size_ahead_finds_the_record_and_stays_bounded() {
+        let mut w = Writer::new(Vec::new());
+        w.add_record(&vec![5u8; 100_000]).unwrap();
+        let log = w.into_inner().unwrap();
+        let first = BLOCK_SIZE - HEADER_SIZE;
+        assert_eq!(
+            ahead(&log, first, BLOCK_SIZE as u64, usize::MAX),
+            Some(100_000)
+        );
+        // Over the limit, or cut before its LAST: no hint.
+        assert_eq!(ahead(&log, first, BLOCK_SIZE as u64, 99_999), None);
+        assert_eq!(
+            ahead(
+                &log[..2 * BLOCK_SIZE + 3],
+                first,
+                BLOCK_SIZE as u64,
+                usize::MAX
+            ),
+            None
+        );
+        // A header claiming more than a block holds, or a FULL where a
+        // fragment is due: no hint.
+        let mut bad = log.clone();
+        bad[BLOCK_SIZE + 4..BLOCK_SIZE + 6].copy_from_slice(&u16::MAX.to_le_bytes());
+        assert_eq!(ahead(&bad, first, BLOCK_SIZE as u64, usize::MAX), None);
+        let mut bad = log.clone();
+        bad[BLOCK_SIZE + 6] = 1;
+        assert_eq!(ahead(&bad, first, BLOCK_SIZE as u64, usize::MAX), None);
+        assert_eq!(ahead(&log, first, 5, usize::MAX), None);
+    }
+
+    #[test]
+    fn a_wrong_size_hint_changes_no_record() {
+        let mut w = WriterOptions::new().build(Vec::new());
+        w.add_record(&vec![1u8; 70_000]).unwrap();
+        w.add_record(b"after").unwrap();
+        let mut log = w.into_inner().unwrap();
+        // The MIDDLE claims to be a LAST: the hint is short; the record
+        // still fails its checksum and is dropped as damage, as without it.
+        log[BLOCK_SIZE + 6] = 4;
+        let read = |r: &mut dyn FnMut() -> Result<Option<Record>>| {
+            let mut out = Vec::new();
+            while let Ok(Some(rec)) = r() {
+                out.push(rec.payload);
+            }
+            out
+        };
+        let mut seekable = ReaderOptions::new()
+            .build_seekable(io::Cursor::new(log.clone()))
+            .unwrap();
+        let mut stream = Reader::new(&log[..]);
+        let mut memory = ReaderOptions::new().build_from_bytes(Bytes::from(log.clone()));
+        let a = read(&mut || seekable.next_record());
+        let b = read(&mut || stream.next_record());
+        let c = read(&mut || memory.next_record());
+        assert_eq!(a, b);
+        assert_eq!(b, c);
+        assert_eq!(seekable.summary(), stream.summary());
     }
 }

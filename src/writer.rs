@@ -171,7 +171,9 @@ impl WriterOptions {
 
     /// Staged bytes are written to the sink once they reach this size (and
     /// on [`Writer::flush`] and [`Writer::sync`]). 0 writes every record as
-    /// soon as it is added.
+    /// soon as it is added. A record of at least half this size that spans
+    /// blocks is not staged: it is written at once, after what is staged,
+    /// in one vectored write from the caller's memory.
     ///
     /// # Example
     ///
