@@ -18,7 +18,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::fs::File;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
-use blocklog::{Reader, WriterOptions};
+use blocklog::{Reader, ReaderOptions, WriterOptions};
 
 struct Counting;
 
@@ -68,31 +68,54 @@ fn status_kb(field: &str) -> usize {
         .map_or(0, |kb| kb * 1024)
 }
 
-/// Reads every record of `path`, dropping each; returns the count.
-fn read_all(path: &std::path::Path, max: usize) -> usize {
-    let mut reader = Reader::new(File::open(path).unwrap());
+/// Reads every record of `path`, dropping each; returns the count. The
+/// file is read as a plain `io::Read` (`Reader::new`), or, `seekable`, with
+/// `ReaderOptions::build_seekable`, which finds a multi-block record's size
+/// ahead from its blocks' headers.
+fn read_all(path: &std::path::Path, max: usize, seekable: bool) -> usize {
+    let file = File::open(path).unwrap();
     let mut n = 0;
-    while let Some(r) = reader.next_record().unwrap() {
+    let mut count = |r: blocklog::Record| {
         assert!(r.payload.len() <= max);
         n += 1;
+    };
+    if seekable {
+        let mut reader = ReaderOptions::new().build_seekable(file).unwrap();
+        while let Some(r) = reader.next_record().unwrap() {
+            count(r);
+        }
+    } else {
+        let mut reader = Reader::new(file);
+        while let Some(r) = reader.next_record().unwrap() {
+            count(r);
+        }
     }
     n
 }
 
+/// The peak of heap bytes live while `read_all` runs.
+fn peak_heap(path: &std::path::Path, max: usize, seekable: bool) -> usize {
+    let base = LIVE.load(Relaxed);
+    PEAK.store(base, Relaxed);
+    assert_eq!(read_all(path, max, seekable), 64);
+    PEAK.load(Relaxed) - base
+}
+
 /// The child: reads the log and prints its peak resident-set growth.
-fn child(path: &str, max: usize) {
+fn child(path: &str, max: usize, seekable: bool) {
     let before = status_kb("VmRSS:");
-    read_all(std::path::Path::new(path), max);
+    read_all(std::path::Path::new(path), max, seekable);
     let peak = status_kb("VmHWM:");
     println!("{}", peak.saturating_sub(before));
 }
 
 /// Runs the child on `path`; `None` where /proc is unavailable.
-fn rss_growth(path: &std::path::Path, max: usize) -> Option<usize> {
+fn rss_growth(path: &std::path::Path, max: usize, seekable: bool) -> Option<usize> {
     let out = std::process::Command::new(std::env::current_exe().ok()?)
         .arg("--child")
         .arg(path)
         .arg(max.to_string())
+        .arg(if seekable { "seekable" } else { "stream" })
         .output()
         .ok()?;
     let v: usize = String::from_utf8_lossy(&out.stdout).trim().parse().ok()?;
@@ -102,7 +125,11 @@ fn rss_growth(path: &std::path::Path, max: usize) -> Option<usize> {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if let Some(i) = args.iter().position(|a| a == "--child") {
-        child(&args[i + 1], args[i + 2].parse().unwrap());
+        child(
+            &args[i + 1],
+            args[i + 2].parse().unwrap(),
+            args[i + 3] == "seekable",
+        );
         return;
     }
     let bench = std::env::args().any(|a| a == "--bench");
@@ -112,8 +139,8 @@ fn main() {
     } else {
         &[100, 32 * 1024, 1 << 20]
     };
-    println!("| largest record | log size | peak heap (counting allocator) | peak RSS growth (child process) | target: 2 blocks + largest | heap within target |");
-    println!("|---:|---:|---:|---:|---:|---|");
+    println!("| largest record | log size | target: 2 blocks + largest | `build_seekable(File)`: peak heap (counting allocator) | peak RSS growth (child process) | heap within target | `Reader::new(File)` (plain `io::Read`): peak heap | peak RSS growth | heap within target |");
+    println!("|---:|---:|---:|---:|---:|---|---:|---:|---|");
     let mut all_within = true;
     for (i, &max) in maxima.iter().enumerate() {
         let path = dir.path().join(format!("{i}.log"));
@@ -128,19 +155,22 @@ fn main() {
             w.flush().unwrap();
         }
         let log_len = std::fs::metadata(&path).unwrap().len();
-        let base = LIVE.load(Relaxed);
-        PEAK.store(base, Relaxed);
-        assert_eq!(read_all(&path, max), 64);
-        let peak = PEAK.load(Relaxed) - base;
-        let rss = rss_growth(&path, max).map_or("n/a".to_string(), |v| v.to_string());
         let target = 2 * BLOCK + max;
-        let within = peak <= target;
-        all_within &= within;
-        println!(
-            "| {max} | {log_len} | {peak} | {rss} | {target} | {} ({:.2}x) |",
-            if within { "yes" } else { "NO" },
-            peak as f64 / target as f64
-        );
+        let mut row = format!("| {max} | {log_len} | {target} |");
+        for seekable in [true, false] {
+            let peak = peak_heap(&path, max, seekable);
+            let rss = rss_growth(&path, max, seekable).map_or("n/a".to_string(), |v| v.to_string());
+            let within = peak <= target;
+            if seekable {
+                all_within &= within;
+            }
+            row += &format!(
+                " {peak} | {rss} | {} ({:.2}x) |",
+                if within { "yes" } else { "NO" },
+                peak as f64 / target as f64
+            );
+        }
+        println!("{row}");
     }
-    println!("\nall within target: {all_within}");
+    println!("\nall within target (seekable reader): {all_within}");
 }

@@ -137,7 +137,27 @@ enum Phase {
 struct Partial {
     start: u64,
     end: u64,
+    /// The first fragment, still a slice of its block: the buffer is not
+    /// allocated until the record's size is known or a second fragment
+    /// arrives (see [`Decoder::size_record`]).
+    first: Option<Bytes>,
     buf: BytesMut,
+}
+
+impl Partial {
+    /// The payload bytes assembled so far.
+    fn len(&self) -> usize {
+        self.first.as_ref().map_or(0, Bytes::len) + self.buf.len()
+    }
+
+    /// Allocates the buffer (`capacity` bytes, at least the first
+    /// fragment's) and copies the first fragment into it.
+    fn materialize(&mut self, capacity: usize) {
+        if let Some(first) = self.first.take() {
+            self.buf.reserve(capacity.max(first.len()));
+            self.buf.extend_from_slice(&first);
+        }
+    }
 }
 
 /// Damage whose position is not known yet: the decoder is looking ahead
@@ -209,6 +229,9 @@ pub struct Decoder {
     scan_budget: ScanBudget,
     /// Starting past offset 0: the log's first bytes have not been offered yet.
     wants_head: bool,
+    /// The reader finds a multi-block record's size ahead (memory, a
+    /// seekable source): a first fragment waits for it.
+    sizes_ahead: bool,
 }
 
 impl Decoder {
@@ -250,6 +273,7 @@ impl Decoder {
             seed: None,
             scan_budget: ScanBudget::BLOCK,
             wants_head: start > 0,
+            sizes_ahead: false,
             opts,
         }
     }
@@ -672,12 +696,20 @@ impl Decoder {
                     let payload = self.block.slice(payload);
                     self.emit_record(here, end, payload);
                 } else {
+                    // With a reader that can look ahead, the buffer waits
+                    // for the record's size (or for the next fragment).
                     let mut buf = BytesMut::new();
-                    buf.reserve((2 * len).min(self.opts.max_record_size));
-                    buf.extend_from_slice(&self.block[payload]);
+                    let first = if self.sizes_ahead {
+                        Some(self.block.slice(payload))
+                    } else {
+                        buf.reserve((2 * len).min(self.opts.max_record_size));
+                        buf.extend_from_slice(&self.block[payload]);
+                        None
+                    };
                     self.span = Span::Record(Partial {
                         start: here,
                         end,
+                        first,
                         buf,
                     });
                 }
@@ -691,11 +723,13 @@ impl Decoder {
                     return;
                 };
                 p.end = end;
-                let (start, size) = (p.start, p.buf.len() + payload.len());
+                let (start, size) = (p.start, p.len() + payload.len());
                 if !self.within_limit(start, size) {
                     return;
                 }
+                let default = self.default_capacity();
                 if let Span::Record(p) = &mut self.span {
+                    p.materialize(default);
                     p.buf.extend_from_slice(&self.block[payload]);
                 }
                 if fragment == Fragment::Last {
@@ -703,6 +737,55 @@ impl Decoder {
                     self.emit_record(p.start, p.end, p.buf.freeze());
                 }
             }
+        }
+    }
+
+    /// The capacity of a record's buffer when its size is not known: twice
+    /// its first fragment (it grows by doubling from there), within the limit.
+    fn default_capacity(&self) -> usize {
+        match &self.span {
+            Span::Record(p) => (2 * p.len()).min(self.opts.max_record_size),
+            _ => 0,
+        }
+    }
+
+    /// Tells the decoder that its reader finds a multi-block record's size
+    /// ahead (see [`size_record`](Decoder::size_record)).
+    pub(crate) fn set_sizes_ahead(&mut self) {
+        self.sizes_ahead = true;
+    }
+
+    /// Whether a record's first fragment is waiting for its size: a reader
+    /// that can look ahead (a seekable source, memory) finds it and calls
+    /// [`size_record`](Decoder::size_record) before the next block.
+    pub(crate) fn wants_record_size(&self) -> bool {
+        matches!(&self.span, Span::Record(p) if p.first.is_some())
+    }
+
+    /// The record being assembled, if its buffer is not allocated yet: its
+    /// first fragment's length, and whether its headers are recyclable ones.
+    pub(crate) fn unsized_record(&self) -> Option<(usize, bool)> {
+        match &self.span {
+            Span::Record(p) => p
+                .first
+                .as_ref()
+                .map(|f| (f.len(), self.format.is_recyclable())),
+            _ => None,
+        }
+    }
+
+    /// Allocates the buffer of the record being assembled: `total` bytes
+    /// when the reader found its size ahead (taken as a hint: it is capped
+    /// at `max_record_size`, and a record that turns out longer grows as
+    /// usual), the default otherwise. Copies the first fragment into it,
+    /// so that its block is free again.
+    pub(crate) fn size_record(&mut self, total: Option<usize>) {
+        let capacity = match total {
+            Some(t) => t.min(self.opts.max_record_size),
+            None => self.default_capacity(),
+        };
+        if let Span::Record(p) = &mut self.span {
+            p.materialize(capacity);
         }
     }
 

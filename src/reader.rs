@@ -8,7 +8,7 @@ use bytes::Bytes;
 
 use crate::decode::{Decoder, End, Input, Step};
 use crate::error::{Error, Result};
-use crate::format::{BLOCK_SIZE, RECYCLABLE_HEADER_SIZE};
+use crate::format::{BLOCK_SIZE, HEADER_SIZE, RECYCLABLE_HEADER_SIZE};
 use crate::options::ReaderOptions;
 use crate::report::{Event, Record, Summary};
 
@@ -60,6 +60,10 @@ pub struct Reader<R> {
     /// The record [`next_record_ref`](Reader::next_record_ref) lent out last,
     /// when it could not lend a slice of the block.
     lent: Option<Bytes>,
+    /// How to seek the source, when it is seekable (set by
+    /// [`ReaderOptions::build_seekable`]): used to find a multi-block
+    /// record's size before assembling it.
+    seek: Option<fn(&mut R, SeekFrom) -> io::Result<u64>>,
 }
 
 impl<R: Read> Reader<R> {
@@ -81,6 +85,7 @@ impl<R: Read> Reader<R> {
             kind: Source::Stream,
             decoder: Decoder::new(opts),
             lent: None,
+            seek: None,
         }
     }
 
@@ -265,6 +270,12 @@ impl<R: Read> Reader<R> {
             }
         }
         let offset = self.decoder.next_offset();
+        if self.decoder.wants_record_size() {
+            if let Err(e) = self.size_record(offset) {
+                self.decoder.fail_input(e);
+                return;
+            }
+        }
         let result = match &self.kind {
             Source::Memory(mem) => {
                 let start = usize::try_from(offset).unwrap_or(usize::MAX).min(mem.len());
@@ -282,6 +293,38 @@ impl<R: Read> Reader<R> {
         if let Err(e) = fed {
             self.decoder.fail_input(e);
         }
+    }
+
+    /// A record's first fragment has arrived, and the next fragment starts
+    /// at `offset`: where the source allows looking ahead (memory, a
+    /// seekable source), reads the headers of the blocks that follow to
+    /// find the record's size, so that it is assembled in a buffer of that
+    /// size (no reallocation, no copy of a copy); then returns to `offset`.
+    /// A plain stream cannot look ahead: the buffer grows as usual.
+    fn size_record(&mut self, offset: u64) -> Result<()> {
+        let Some((first, recyclable)) = self.decoder.unsized_record() else {
+            return Ok(());
+        };
+        let limit = self.decoder.options().max_record_size;
+        let total = match (&self.kind, self.seek) {
+            (Source::Memory(mem), _) => size_ahead(first, offset, recyclable, limit, |at, h| {
+                let at = usize::try_from(at).ok()?;
+                h.copy_from_slice(mem.get(at..at.checked_add(h.len())?)?);
+                Some(())
+            }),
+            (Source::Seekable, Some(seek)) => {
+                let source = &mut self.source;
+                let total = size_ahead(first, offset, recyclable, limit, |at, h| {
+                    seek(source, SeekFrom::Start(at)).ok()?;
+                    (read_full(source, h, at).ok()? == h.len()).then_some(())
+                });
+                seek(source, SeekFrom::Start(offset)).map_err(|e| Error::io(offset, e))?;
+                total
+            }
+            _ => None,
+        };
+        self.decoder.size_record(total);
+        Ok(())
     }
 
     /// Reads the block at `offset` from the source (seeking first when the
@@ -330,7 +373,9 @@ impl<R: Read + Seek> Reader<R> {
             kind: Source::Seekable,
             decoder,
             lent: None,
+            seek: Some(|source: &mut R, to| source.seek(to)),
         };
+        reader.decoder.set_sizes_ahead();
         if reader.decoder.wants_head() {
             reader.read_head()?;
             let start = reader.decoder.next_offset();
@@ -345,11 +390,14 @@ impl<R: Read + Seek> Reader<R> {
 
 impl Reader<io::Empty> {
     pub(crate) fn with_bytes(opts: ReaderOptions, data: Bytes) -> Reader<io::Empty> {
+        let mut decoder = Decoder::new(opts);
+        decoder.set_sizes_ahead();
         Reader {
             source: io::empty(),
             kind: Source::Memory(data),
-            decoder: Decoder::new(opts),
+            decoder,
             lent: None,
+            seek: None,
         }
     }
 }
@@ -453,6 +501,46 @@ pub(crate) fn read_block<R: Read>(
     })
 }
 
+/// The size of a record whose first fragment (`first` bytes) ends the
+/// block before `offset`, from the headers at the starts of the blocks
+/// that follow, read by `header_at(offset, buf)`: MIDDLE fragments that
+/// fill their blocks, then a LAST. Checksums are not verified (the size is
+/// a capacity hint), so the result is bounded by the headers actually
+/// there: at most a block more than the bytes present, and never more than
+/// `limit`. `None` when the headers do not describe such a record.
+fn size_ahead(
+    first: usize,
+    mut offset: u64,
+    recyclable: bool,
+    limit: usize,
+    mut header_at: impl FnMut(u64, &mut [u8]) -> Option<()>,
+) -> Option<usize> {
+    let (hsize, middle, last) = if recyclable {
+        (RECYCLABLE_HEADER_SIZE, 7, 8)
+    } else {
+        (HEADER_SIZE, 3, 4)
+    };
+    let mut h = [0u8; RECYCLABLE_HEADER_SIZE];
+    let h = &mut h[..hsize];
+    let mut total = first;
+    loop {
+        if !offset.is_multiple_of(BLOCK_SIZE as u64) {
+            return None;
+        }
+        header_at(offset, h)?;
+        let len = usize::from(u16::from_le_bytes([h[4], h[5]]));
+        if len > BLOCK_SIZE - hsize {
+            return None;
+        }
+        total = total.checked_add(len).filter(|&t| t <= limit)?;
+        match h[6] {
+            t if t == last => return Some(total),
+            t if t == middle && len == BLOCK_SIZE - hsize => offset += BLOCK_SIZE as u64,
+            _ => return None,
+        }
+    }
+}
+
 /// Reads until `buf` is full or the source ends; returns the bytes read.
 pub(crate) fn read_full<R: Read>(source: &mut R, buf: &mut [u8], offset: u64) -> Result<usize> {
     let mut got = 0;
@@ -508,5 +596,81 @@ impl<R: Read> Iterator for Events<'_, R> {
             return None;
         }
         step(&mut self.done, self.reader.next_event())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Writer, WriterOptions};
+
+    /// `size_ahead` over an in-memory log.
+    fn ahead(log: &[u8], first: usize, offset: u64, limit: usize) -> Option<usize> {
+        size_ahead(first, offset, false, limit, |at, h| {
+            let at = usize::try_from(at).ok()?;
+            h.copy_from_slice(log.get(at..at.checked_add(h.len())?)?);
+            Some(())
+        })
+    }
+
+    #[test]
+    fn size_ahead_finds_the_record_and_stays_bounded() {
+        let mut w = Writer::new(Vec::new());
+        w.add_record(&vec![5u8; 100_000]).unwrap();
+        let log = w.into_inner().unwrap();
+        let first = BLOCK_SIZE - HEADER_SIZE;
+        assert_eq!(
+            ahead(&log, first, BLOCK_SIZE as u64, usize::MAX),
+            Some(100_000)
+        );
+        // Over the limit, or cut before its LAST: no hint.
+        assert_eq!(ahead(&log, first, BLOCK_SIZE as u64, 99_999), None);
+        assert_eq!(
+            ahead(
+                &log[..2 * BLOCK_SIZE + 3],
+                first,
+                BLOCK_SIZE as u64,
+                usize::MAX
+            ),
+            None
+        );
+        // A header claiming more than a block holds, or a FULL where a
+        // fragment is due: no hint.
+        let mut bad = log.clone();
+        bad[BLOCK_SIZE + 4..BLOCK_SIZE + 6].copy_from_slice(&u16::MAX.to_le_bytes());
+        assert_eq!(ahead(&bad, first, BLOCK_SIZE as u64, usize::MAX), None);
+        let mut bad = log.clone();
+        bad[BLOCK_SIZE + 6] = 1;
+        assert_eq!(ahead(&bad, first, BLOCK_SIZE as u64, usize::MAX), None);
+        assert_eq!(ahead(&log, first, 5, usize::MAX), None);
+    }
+
+    #[test]
+    fn a_wrong_size_hint_changes_no_record() {
+        let mut w = WriterOptions::new().build(Vec::new());
+        w.add_record(&vec![1u8; 70_000]).unwrap();
+        w.add_record(b"after").unwrap();
+        let mut log = w.into_inner().unwrap();
+        // The MIDDLE claims to be a LAST: the hint is short; the record
+        // still fails its checksum and is dropped as damage, as without it.
+        log[BLOCK_SIZE + 6] = 4;
+        let read = |r: &mut dyn FnMut() -> Result<Option<Record>>| {
+            let mut out = Vec::new();
+            while let Ok(Some(rec)) = r() {
+                out.push(rec.payload);
+            }
+            out
+        };
+        let mut seekable = ReaderOptions::new()
+            .build_seekable(io::Cursor::new(log.clone()))
+            .unwrap();
+        let mut stream = Reader::new(&log[..]);
+        let mut memory = ReaderOptions::new().build_from_bytes(Bytes::from(log.clone()));
+        let a = read(&mut || seekable.next_record());
+        let b = read(&mut || stream.next_record());
+        let c = read(&mut || memory.next_record());
+        assert_eq!(a, b);
+        assert_eq!(b, c);
+        assert_eq!(seekable.summary(), stream.summary());
     }
 }

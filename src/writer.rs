@@ -171,7 +171,9 @@ impl WriterOptions {
 
     /// Staged bytes are written to the sink once they reach this size (and
     /// on [`Writer::flush`] and [`Writer::sync`]). 0 writes every record as
-    /// soon as it is added.
+    /// soon as it is added. A record of at least half this size that spans
+    /// blocks is not staged: it is written at once, after what is staged,
+    /// in one vectored write from the caller's memory.
     ///
     /// # Example
     ///
@@ -247,6 +249,7 @@ impl WriterOptions {
                 )
             }),
             scratch: Vec::new(),
+            pieces: Vec::new(),
             max_record_size: self.max_record_size,
         }
     }
@@ -389,12 +392,15 @@ pub struct Writer<W: Write> {
     seeds: [u32; 4],
     /// Headers of a record being written directly (reused).
     scratch: Vec<u8>,
+    /// The pieces of a record being written directly (reused).
+    pieces: Vec<Piece>,
     /// Longer records are refused.
     max_record_size: usize,
 }
 
 /// One piece of a record written directly: padding, or a fragment's header
 /// (range of the scratch buffer) and payload (range of the record).
+#[derive(Debug)]
 enum Piece {
     Pad(usize),
     Fragment(Range<usize>, Range<usize>),
@@ -505,9 +511,10 @@ impl<W: Write> Writer<W> {
             }
             return Ok(offset);
         }
-        if payload.len() >= self.buffer_size {
-            // The record goes to the sink at once anyway: hand it over
-            // without copying it into the staging buffer.
+        if payload.len() >= self.buffer_size / 2 {
+            // The record goes to the sink at once or nearly (it fills at
+            // least half the buffer): hand it over without copying it into
+            // the staging buffer, whose copy would be a second one.
             return self.write_direct(payload);
         }
         let mut offset = None;
@@ -677,7 +684,8 @@ impl<W: Write> Writer<W> {
         let mut layout = Layout::new(self.block_offset, header_size, payload.len());
         let mut headers = std::mem::take(&mut self.scratch);
         headers.clear();
-        let mut pieces = Vec::with_capacity(payload.len() / (BLOCK_SIZE - header_size) + 2);
+        let mut pieces = std::mem::take(&mut self.pieces);
+        pieces.clear();
         let mut pos = self.end();
         let mut offset = None;
         for step in layout.by_ref() {
@@ -701,21 +709,42 @@ impl<W: Write> Writer<W> {
             }
         }
         const ZEROS: [u8; RECYCLABLE_HEADER_SIZE] = [0; RECYCLABLE_HEADER_SIZE];
-        let mut slices = Vec::with_capacity(2 * pieces.len() + 1);
-        slices.push(IoSlice::new(&self.staged));
+        // Up to 2 MiB of payload the slices live on the stack.
+        const ON_STACK: usize = 2 * 64 + 2;
+        let count = 1 + pieces
+            .iter()
+            .map(|p| match p {
+                Piece::Pad(_) => 1,
+                Piece::Fragment(..) => 2,
+            })
+            .sum::<usize>();
+        let mut stack = [IoSlice::new(&[]); ON_STACK];
+        let mut heap = Vec::new();
+        let slices: &mut [IoSlice<'_>] = if count <= ON_STACK {
+            &mut stack[..count]
+        } else {
+            heap.resize(count, IoSlice::new(&[]));
+            &mut heap
+        };
+        slices[0] = IoSlice::new(&self.staged);
+        let mut i = 1;
         for piece in &pieces {
             match piece {
-                Piece::Pad(n) => slices.push(IoSlice::new(&ZEROS[..*n])),
+                Piece::Pad(n) => {
+                    slices[i] = IoSlice::new(&ZEROS[..*n]);
+                    i += 1;
+                }
                 Piece::Fragment(h, p) => {
-                    slices.push(IoSlice::new(&headers[h.clone()]));
-                    slices.push(IoSlice::new(&payload[p.clone()]));
+                    slices[i] = IoSlice::new(&headers[h.clone()]);
+                    slices[i + 1] = IoSlice::new(&payload[p.clone()]);
+                    i += 2;
                 }
             }
         }
         let total = pos - self.written;
         let start = self.written;
-        let r = write_all_vectored(&mut self.sink, &mut slices);
-        drop(slices);
+        let r = write_all_vectored(&mut self.sink, slices);
+        drop(heap);
         if r.is_ok() {
             self.written += total;
             self.staged.clear();
@@ -732,6 +761,7 @@ impl<W: Write> Writer<W> {
             }
         }
         self.scratch = headers;
+        self.pieces = pieces;
         self.block_offset = layout.block_offset();
         self.poison_on(start, r)?;
         debug_assert_eq!(self.block_offset as u64, self.end() % BLOCK_SIZE as u64);
