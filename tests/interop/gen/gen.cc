@@ -167,7 +167,14 @@ static void copy_dir_flat(const fs::path& from, const fs::path& to) {
   fs::remove_all(to);
   fs::create_directories(to);
   for (auto& e : fs::directory_iterator(from)) {
-    if (e.is_regular_file()) fs::copy_file(e.path(), to / e.path().filename());
+    if (!e.is_regular_file()) continue;
+    // A file the engine deleted since the listing (an obsolete table after
+    // a compaction) is skipped, as a crash at that moment would not have it.
+    std::error_code ec;
+    fs::copy_file(e.path(), to / e.path().filename(), ec);
+    if (ec && ec != std::errc::no_such_file_or_directory) {
+      throw fs::filesystem_error("cannot copy file", e.path(), ec);
+    }
   }
 }
 
@@ -1432,7 +1439,14 @@ static int cmd_waldir(int argc, char** argv) {
   }
   write(recycle ? 8 : 30);
   note();
-  if (recycle) copy_dir_flat(dir, dir.string() + ".open");
+  if (recycle) {
+    // No flush or compaction may delete or rename files while they are copied.
+    st = db->PauseBackgroundWork();
+    if (!st.ok()) die("pause: " + st.ToString());
+    copy_dir_flat(dir, dir.string() + ".open");
+    st = db->ContinueBackgroundWork();
+    if (!st.ok()) die("continue: " + st.ToString());
+  }
   for (auto* c : h) db->DestroyColumnFamilyHandle(c);
   st = db->Close();
   if (!st.ok()) die("close: " + st.ToString());
