@@ -74,6 +74,17 @@ pub enum End {
     /// dropped; damage with a valid record after it is still reported, once
     /// the block holding the damage is whole (until then, where reading
     /// resumes after it is not written yet).
+    ///
+    /// Cost: after "not yet", [`Decoder::next_offset`] goes back to the
+    /// start of what is undecided, and everything from there is fed and
+    /// parsed again on the next poll. Feed every whole block as
+    /// [`Input::Block`] (a full block never changes in an append-only log;
+    /// [`TailReader`](crate::TailReader) does so): then only undecided
+    /// damage is re-read, at most about `max_torn_tail` bytes a poll. A
+    /// caller that feeds whole blocks as `Last(.., MayGrow)` also makes an
+    /// incomplete record be re-read from its first fragment on every poll:
+    /// up to `max_record_size` bytes a poll, quadratic while a large record
+    /// is written in small steps.
     MayGrow,
 }
 
