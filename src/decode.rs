@@ -75,16 +75,10 @@ pub enum End {
     /// the block holding the damage is whole (until then, where reading
     /// resumes after it is not written yet).
     ///
-    /// Cost: after "not yet", [`Decoder::next_offset`] goes back to the
-    /// start of what is undecided, and everything from there is fed and
-    /// parsed again on the next poll. Feed every whole block as
-    /// [`Input::Block`] (a full block never changes in an append-only log;
-    /// [`TailReader`](crate::TailReader) does so): then only undecided
-    /// damage is re-read, at most about `max_torn_tail` bytes a poll. A
-    /// caller that feeds whole blocks as `Last(.., MayGrow)` also makes an
-    /// incomplete record be re-read from its first fragment on every poll:
-    /// up to `max_record_size` bytes a poll, quadratic while a large record
-    /// is written in small steps.
+    /// Cost: after "not yet" the decoder keeps its progress (a record
+    /// being assembled, undecided damage); [`Decoder::next_offset`] is the
+    /// block it stopped in, fed again once longer, or the next one. It
+    /// never goes back, so no byte but the last block's is fed twice.
     MayGrow,
 }
 
@@ -291,8 +285,7 @@ impl Decoder {
 
     /// The file offset the next [`feed`](Decoder::feed) must start at: the
     /// next block, or the current one again when it was short (the input
-    /// may have grown) or when the decoder went back to damage it could not
-    /// judge yet.
+    /// may have grown). It never decreases.
     pub fn next_offset(&self) -> u64 {
         if self.block.len() == BLOCK_SIZE {
             self.block_offset + BLOCK_SIZE as u64
@@ -1006,7 +999,7 @@ impl Decoder {
                     let e = self.block_offset + e as u64;
                     self.add_damage(here, e, reason, current, false, 0, plausible);
                     // The zeros are their own cause: a zero header, as a
-                    // parse starting there (after a rewind) finds them.
+                    // parse starting there finds them.
                     self.add_damage(e, end, Reason::ZeroHeader, false, true, 0, true);
                 }
                 _ => self.add_damage(here, end, reason, current, false, unexplained, plausible),
@@ -1219,12 +1212,11 @@ impl Decoder {
     /// must return.
     fn finish(&mut self, end: End) -> Option<Step> {
         if end == End::MayGrow {
-            if let Some(p) = self.take_pending() {
-                // Undecided damage at the end of a growing log: go back to
-                // its start and judge it again once more is written.
-                self.rewind(p.start);
-            }
-            // A record being assembled keeps its checksummed fragments.
+            // Undecided damage and a record being assembled are kept as
+            // they are: the next feed continues where this one ended, as a
+            // read of the whole log would (damage is never parsed in a
+            // block the log may still grow into; see `advance`), so no
+            // byte is parsed twice.
             self.end = None;
             return Some(Step::NotYet);
         }
@@ -1241,17 +1233,6 @@ impl Decoder {
             self.phase = Phase::Done;
         }
         None
-    }
-
-    /// Goes back to `offset` (the start of undecided damage), dropping what
-    /// was parsed after it; the caller feeds the block holding it again.
-    fn rewind(&mut self, offset: u64) {
-        let in_block = (offset % BLOCK_SIZE as u64) as usize;
-        self.block_offset = offset - in_block as u64;
-        self.block = Bytes::new();
-        self.pos = in_block;
-        self.span = Span::Clear;
-        self.scan_budget = ScanBudget::BLOCK;
     }
 }
 

@@ -111,6 +111,18 @@ impl<R: Read + Seek> TailReader<R> {
         self.decoder.next_offset()
     }
 
+    /// The source, shared: for example to look at a file's length.
+    pub fn get_ref(&self) -> &R {
+        &self.source
+    }
+
+    /// The source, mutable. Each poll seeks to the first undecided block
+    /// before reading, so moving the source's position does no harm; what
+    /// it holds must only grow (bytes already read must not change).
+    pub fn get_mut(&mut self) -> &mut R {
+        &mut self.source
+    }
+
     /// The source.
     pub fn into_inner(self) -> R {
         self.source

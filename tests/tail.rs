@@ -279,3 +279,94 @@ fn bit_rot_before_the_end_is_reported_while_following() {
         }
     }
 }
+
+const BLOCK: usize = 32 * 1024;
+
+/// A log that becomes visible a few bytes at a time, counting what is read.
+struct Growing {
+    log: Vec<u8>,
+    visible: usize,
+    pos: u64,
+    read: u64,
+}
+
+impl io::Read for Growing {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let at = (self.pos as usize).min(self.visible);
+        let n = buf.len().min(self.visible - at);
+        buf[..n].copy_from_slice(&self.log[at..at + n]);
+        self.pos += n as u64;
+        self.read += n as u64;
+        Ok(n)
+    }
+}
+
+impl io::Seek for Growing {
+    fn seek(&mut self, to: io::SeekFrom) -> io::Result<u64> {
+        match to {
+            io::SeekFrom::Start(p) => self.pos = p,
+            _ => unreachable!("the tail reader seeks from the start"),
+        }
+        Ok(self.pos)
+    }
+}
+
+/// R16, the work bound: undecided damage at the current end is kept, not
+/// parsed again on every poll. A multi-block record whose last fragment is
+/// damaged makes the damage start 100 KB back, and 20 blocks of garbage
+/// follow it (within `max_torn_tail`, so it stays undecided until the end).
+/// The log grows a block at a time, as behind a writer that flushes whole
+/// blocks, so every poll ends at a block boundary with the damage
+/// undecided. The bytes read must stay within the log's length plus a
+/// block a poll; a decoder that goes back to the damage's start reads the
+/// record and the garbage so far again on each poll (quadratic).
+#[test]
+fn undecided_damage_while_following_is_not_read_again_each_poll() {
+    let mut w = Writer::new(Vec::new());
+    w.add_record(b"before").unwrap();
+    w.add_record(&vec![9u8; 100_000]).unwrap();
+    let mut log = w.into_inner().unwrap();
+    let last = log.len() - 10;
+    log[last] ^= 0x55; // the LAST fragment's checksum fails
+    log.extend((0..20 * 32 * 1024u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8 | 1));
+    let len = log.len();
+    let mut tail = ReaderOptions::new()
+        .mode(RecoveryMode::SkipCorrupt)
+        .build_tail(Growing {
+            log,
+            visible: 0,
+            pos: 0,
+            read: 0,
+        })
+        .unwrap();
+    let mut polls = 0u64;
+    let mut records = 0;
+    loop {
+        while let Some(e) = tail.poll_event().unwrap() {
+            if let Event::Record(_) = e {
+                records += 1;
+            }
+        }
+        let src = tail.get_mut();
+        if src.visible == len {
+            break;
+        }
+        src.visible = ((src.visible / BLOCK + 1) * BLOCK).min(len);
+        polls += 1;
+    }
+    tail.finish();
+    let mut dropped = vec![];
+    while let Some(e) = tail.poll_event().unwrap() {
+        if let Event::Dropped(d) = e {
+            dropped.push(d);
+        }
+    }
+    assert_eq!(records, 1, "only the first record is intact");
+    assert_eq!(dropped.len(), 1, "one damaged region: {dropped:?}");
+    let read = tail.get_mut().read;
+    let bound = len as u64 + polls * BLOCK as u64;
+    assert!(
+        read <= bound,
+        "read {read} bytes over {polls} polls of a {len}-byte log (bound {bound})"
+    );
+}

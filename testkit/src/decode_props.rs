@@ -104,7 +104,8 @@ pub fn decode_once(opts: &ReaderOptions, log: &[u8], end: End) -> Decoded {
 /// The log fed while it grows: `grow` gives the next increment (at least
 /// 1), `as_last` whether a whole block is fed as `Last`. Ends with `end`
 /// once everything is visible. Also checks that a `NotYet` never lets
-/// `next_offset` pass the visible bytes.
+/// `next_offset` pass the visible bytes, and that `next_offset` never goes
+/// back (no block is parsed again but the one that grew).
 pub fn decode_growing(
     opts: &ReaderOptions,
     log: &[u8],
@@ -119,6 +120,7 @@ pub fn decode_growing(
     };
     let mut visible = grow().min(log.len());
     let mut budget = 64 * (log.len() + BLOCK_SIZE) + 1000;
+    let mut last_offset = d.next_offset();
     while let Some(step) = run_until_input(&mut d, &mut out, &mut budget) {
         let now = if visible == log.len() {
             end
@@ -126,7 +128,17 @@ pub fn decode_growing(
             End::MayGrow
         };
         match step {
-            Step::NeedInput => feed_visible(&mut d, log, visible, now, as_last()),
+            Step::NeedInput => {
+                // No byte is fed twice except the current block's, again
+                // once it has grown: the decoder never goes back (R16).
+                let at = d.next_offset();
+                assert!(
+                    at >= last_offset,
+                    "the decoder went back from {last_offset} to {at}"
+                );
+                last_offset = at;
+                feed_visible(&mut d, log, visible, now, as_last())
+            }
             Step::NotYet => {
                 assert_eq!(now, End::MayGrow, "NotYet after a final feed");
                 // (Starting past the visible bytes, it waits for its first block.)
