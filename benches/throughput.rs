@@ -2,8 +2,10 @@
 //!
 //! For every record size (100 B, 1 KiB, 32 761 B, 32 KiB, 1 MiB) the same payload
 //! bytes are
-//! - written by [`blocklog::Writer`] (legacy and recyclable) into memory and
-//!   into a real file (no fsync),
+//! - written by [`blocklog::Writer`] (legacy and recyclable) into memory
+//!   (`-mem`: a `Vec` sink through the staging buffer; `-inmem`:
+//!   `WriterOptions::build_in_memory`, encoded in place) and into a real
+//!   file (no fsync),
 //! - read back by [`blocklog::Reader`] from memory (`-mem`: through
 //!   `io::Read`; `-bytes`: zero-copy with `build_from_bytes`; `-bytes-ref`:
 //!   zero-copy, payloads lent by `next_record_ref`) and from the file,
@@ -185,6 +187,23 @@ fn bench_write(c: &mut Criterion<ThreadCpu>, case: &Case, works: &mut Vec<Work>)
             })
         });
         works.push(case.work(format!("{group_name}/{fmt}-mem"), log.len()));
+
+        // The same into memory with `build_in_memory`: records encoded
+        // straight into the (reserved) buffer, handed back without a copy.
+        let mut buf: Vec<u8> = Vec::with_capacity(log_len + (1 << 16));
+        g.bench_function(format!("{fmt}-inmem"), |b| {
+            b.iter(|| {
+                let mut v = std::mem::take(&mut buf);
+                v.clear();
+                let mut w = opts().build_in_memory(v);
+                for r in case.records() {
+                    w.add_record(r).unwrap();
+                }
+                buf = w.into_inner().unwrap();
+                debug_assert_eq!(buf.len(), log.len());
+            })
+        });
+        works.push(case.work(format!("{group_name}/{fmt}-inmem"), log.len()));
 
         g.bench_function(format!("{fmt}-file"), |b| {
             b.iter_batched_ref(

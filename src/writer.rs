@@ -251,7 +251,55 @@ impl WriterOptions {
             scratch: Vec::new(),
             pieces: Vec::new(),
             max_record_size: self.max_record_size,
+            hand_over: None,
         }
+    }
+
+    /// Creates a writer that builds the log in memory, in `log` itself:
+    /// each record's header and payload are encoded straight into it, so a
+    /// payload is copied once (a writer over a `Vec` sink from
+    /// [`build`](WriterOptions::build) copies it into its staging buffer,
+    /// then into the sink). Reserve `log`'s capacity ahead to avoid the
+    /// copies of its growth.
+    ///
+    /// `log` holds the log so far (usually nothing): records are appended
+    /// after its bytes, as with [`append_at`](WriterOptions::append_at)
+    /// of its length, which this replaces (a value given to `append_at` is
+    /// not used). Nothing is written to the sink until
+    /// [`flush`](Writer::flush) (or [`into_inner`](Writer::into_inner)),
+    /// which hands the buffer over without copying it when the sink is
+    /// empty: every record is [staged](Writer::staged_len) until then, and
+    /// [`buffer_size`](WriterOptions::buffer_size) does not apply. After a
+    /// flush the writer goes on in a new buffer, appended to the sink at
+    /// the next flush.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use blocklog::{Reader, WriterOptions};
+    ///
+    /// let mut writer = WriterOptions::new().build_in_memory(Vec::with_capacity(1 << 20));
+    /// for i in 0..1000u32 {
+    ///     writer.add_record(&i.to_le_bytes())?;
+    /// }
+    /// let log: Vec<u8> = writer.into_inner()?; // the same buffer, not a copy
+    /// assert_eq!(log.len(), 1000 * (7 + 4));
+    /// assert_eq!(Reader::new(&log[..]).records().count(), 1000);
+    /// # Ok::<(), blocklog::Error>(())
+    /// ```
+    pub fn build_in_memory(self, log: Vec<u8>) -> Writer<Vec<u8>> {
+        let len = log.len() as u64;
+        let mut writer = WriterOptions {
+            append_at: 0,
+            buffer_size: 0,
+            ..self
+        }
+        .build(Vec::new());
+        writer.buffer_size = usize::MAX;
+        writer.block_offset = (len % BLOCK_SIZE as u64) as usize;
+        writer.staged = log;
+        writer.hand_over = Some(hand_over_vec);
+        writer
     }
 
     /// Creates the writer over a seekable sink (a [`File`], also one opened
@@ -396,6 +444,21 @@ pub struct Writer<W: Write> {
     pieces: Vec<Piece>,
     /// Longer records are refused.
     max_record_size: usize,
+    /// Hands the staged bytes to the sink without going through
+    /// [`Write`] (set only by [`WriterOptions::build_in_memory`], for a
+    /// `Vec<u8>` sink: the staged buffer becomes the sink, no copy).
+    hand_over: Option<fn(&mut W, &mut Vec<u8>)>,
+}
+
+/// [`Writer::hand_over`] for a `Vec<u8>` sink: an empty sink takes the
+/// staged buffer itself (no byte copied); a non-empty one gets the bytes
+/// appended.
+fn hand_over_vec(sink: &mut Vec<u8>, staged: &mut Vec<u8>) {
+    if sink.is_empty() {
+        std::mem::swap(sink, staged);
+    } else {
+        sink.append(staged);
+    }
 }
 
 /// One piece of a record written directly: padding, or a fragment's header
@@ -981,9 +1044,14 @@ impl<W: Write> Writer<W> {
             return Ok(());
         }
         let offset = self.written;
-        let r = self.sink.write_all(&self.staged);
-        self.poison_on(offset, r)?;
-        self.written += self.staged.len() as u64;
+        let len = self.staged.len() as u64;
+        if let Some(hand_over) = self.hand_over {
+            hand_over(&mut self.sink, &mut self.staged);
+        } else {
+            let r = self.sink.write_all(&self.staged);
+            self.poison_on(offset, r)?;
+        }
+        self.written += len;
         self.staged.clear();
         Ok(())
     }
@@ -1078,6 +1146,72 @@ mod tests {
                 assert_eq!(got, reference, "buffer {buffer} recyclable {recyclable}");
             }
         }
+    }
+
+    fn records_of_every_size() -> Vec<Vec<u8>> {
+        let mut records = Vec::new();
+        for (i, &n) in sizes().iter().enumerate() {
+            for j in 0..3 {
+                records.push(vec![(i * 7 + j) as u8; n + j]);
+            }
+        }
+        records
+    }
+
+    #[test]
+    fn in_memory_writes_match_staged_writes_also_after_a_prefix_and_a_flush() {
+        let records = records_of_every_size();
+        for recyclable in [false, true] {
+            let base = || {
+                let o = WriterOptions::new();
+                if recyclable {
+                    o.recyclable(9)
+                } else {
+                    o
+                }
+            };
+            let (reference, offsets) = log_with(base(), &records);
+            // From nothing, in one buffer.
+            let mut w = base().build_in_memory(Vec::new());
+            let got: Vec<u64> = records.iter().map(|r| w.add_record(r).unwrap()).collect();
+            assert_eq!(got, offsets);
+            assert_eq!(w.staged_len(), reference.len());
+            assert_eq!(
+                w.into_inner().unwrap(),
+                reference,
+                "recyclable {recyclable}"
+            );
+            // After a prefix (mid-block), with flushes between records.
+            for split in [1, 4, 20, records.len() - 1] {
+                let cut = offsets[split] as usize;
+                let mut w = base()
+                    .append_at(12345) // replaced by the prefix's length
+                    .build_in_memory(reference[..cut].to_vec());
+                for (k, r) in records[split..].iter().enumerate() {
+                    assert_eq!(w.add_record(r).unwrap(), offsets[split + k]);
+                    if k % 5 == 4 {
+                        w.flush().unwrap();
+                        assert_eq!(w.staged_len(), 0);
+                        assert_eq!(w.written_offset(), w.offset());
+                    }
+                }
+                assert_eq!(w.into_inner().unwrap(), reference, "split {split}");
+            }
+        }
+    }
+
+    #[test]
+    fn in_memory_writer_hands_over_its_buffer_without_copying() {
+        let buf = Vec::with_capacity(1 << 20);
+        let at = buf.as_ptr();
+        let mut w = WriterOptions::new().build_in_memory(buf);
+        for i in 0..1000u32 {
+            w.add_record(&i.to_le_bytes()).unwrap();
+        }
+        w.add_record(&[5; 100_000]).unwrap(); // staged too, spanning blocks
+        let log = w.into_inner().unwrap();
+        assert_eq!(log.as_ptr(), at, "the log is the buffer given, not a copy");
+        assert_eq!(log.len(), 1000 * 11 + 100_000 + 4 * 7);
     }
 
     /// A sink that accepts `limit` bytes, then fails; it takes at most 5

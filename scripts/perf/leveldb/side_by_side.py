@@ -22,7 +22,7 @@ import tempfile
 
 SIZES = [(100, "100B"), (1024, "1KiB"), (32 * 1024, "32KiB"), (1 << 20, "1MiB")]
 UNIT = {"ns": 1e-9, "µs": 1e-6, "us": 1e-6, "ms": 1e-3, "s": 1.0}
-ROWS = "crc32c|memcpy|bytes-slice|legacy-mem|legacy-bytes|legacy-bytes-ref"
+ROWS = "crc32c|memcpy|bytes-slice|legacy-mem|legacy-inmem|legacy-bytes|legacy-bytes-ref"
 
 
 def bench(binary, target):
@@ -64,6 +64,7 @@ def main():
         print(f"round {i + 1}/{rounds} done", file=sys.stderr)
     cols = [
         ("write, blocklog / LevelDB", lambda L, B, s: L[s]["write"] / B[f"write-{s}/legacy-mem"]),
+        ("write in place (`build_in_memory`)", lambda L, B, s: L[s]["write"] / B[f"write-{s}/legacy-inmem"]),
         ("read `Bytes` (`next_record`)", lambda L, B, s: L[s]["read"] / B[f"read-{s}/legacy-bytes"]),
         ("read lent (`next_record_ref`)", lambda L, B, s: L[s]["read"] / B[f"read-{s}/legacy-bytes-ref"]),
         ("read via `io::Read` (`&[u8]`)", lambda L, B, s: L[s]["read"] / B[f"read-{s}/legacy-mem"]),
@@ -76,8 +77,9 @@ def main():
     print("| records | crc32c crate / google crc32c | LevelDB write / (google crc32c + memcpy) "
           "| LevelDB read / google crc32c | blocklog write / (crc32c + memcpy) "
           "| blocklog `Bytes` read / crc32c | blocklog lent read / crc32c "
-          "| blocklog `Bytes` read / (crc32c + memcpy) | blocklog `io::Read` / `Bytes` read |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          "| blocklog `Bytes` read / (crc32c + memcpy) | blocklog `io::Read` / `Bytes` read "
+          "| blocklog in-place write / (crc32c + memcpy) |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for _, s in SIZES:
         crate = [L[s]["crc"] / B[f"read-{s}/crc32c"] for L, B in per]
         lw = [(L[s]["crc"] + B[f"write-{s}/memcpy"]) / L[s]["write"] for L, B in per]
@@ -87,8 +89,9 @@ def main():
         bl = [B[f"read-{s}/crc32c"] / B[f"read-{s}/legacy-bytes-ref"] for L, B in per]
         bm = [(B[f"read-{s}/crc32c"] + B[f"read-{s}/memcpy"]) / B[f"read-{s}/legacy-bytes"] for L, B in per]
         io = [B[f"read-{s}/legacy-bytes"] / B[f"read-{s}/legacy-mem"] for L, B in per]
+        bi = [(B[f"write-{s}/crc32c"] + B[f"write-{s}/memcpy"]) / B[f"write-{s}/legacy-inmem"] for L, B in per]
         print(f"| {s} | {fmt(crate)} | {fmt(lw)} | {fmt(lr)} | {fmt(bw)} | {fmt(br)} | {fmt(bl)} "
-              f"| {fmt(bm)} | {fmt(io)} |")
+              f"| {fmt(bm)} | {fmt(io)} | {fmt(bi)} |")
     raw = {k: [B.get(k) for _, B in per] for k in sorted(per[0][1])}
     print("\nblocklog medians (µs):", ", ".join(f"{k} {statistics.median(v) * 1e6:.0f}" for k, v in raw.items()))
     print("LevelDB medians (µs):", ", ".join(
