@@ -22,6 +22,8 @@
 //! - [`simdir`]: a WAL directory's recorded steps (directory operations,
 //!   writes, syncs) and the directory states a crash after any step can
 //!   leave (lost entries, lost or torn unsynced data);
+//! - [`kill_loop`]: the kill -9 loop of the real-crash tests (the test
+//!   binary re-run as a child, its acknowledgements, SIGKILL, hang guard);
 //! - [`faulty`]: a `Write` wrapper that fails with EIO or ENOSPC at the N-th
 //!   write, flush or sync;
 //! - [`workload`]: workloads run by real writers over a simulated file,
@@ -49,6 +51,7 @@ pub mod encoding;
 pub mod faulty;
 pub mod interop;
 pub mod judge;
+pub mod kill_loop;
 pub mod logs;
 pub mod oracle;
 pub mod props;
