@@ -38,6 +38,10 @@
 //!   foreign, reported);
 //! - [`interop`]: the engines' fixtures, WriteBatch coding, damage recipes;
 //! - [`encoding`]: hex and FNV-1a;
+//! - [`timed_threads`]: threads started together, timing every call (the
+//!   synced-append runs of the group-commit benches);
+//! - [`interleaved`]: interleaved rounds (rates, ratios within a round,
+//!   latency quantiles) and their Markdown tables;
 //! - [`bench`] (feature `bench`): the benches' inputs, work manifest and
 //!   thread CPU-time measurement.
 #![warn(missing_docs)]
@@ -49,6 +53,7 @@ pub mod bench;
 pub mod decode_props;
 pub mod encoding;
 pub mod faulty;
+pub mod interleaved;
 pub mod interop;
 pub mod judge;
 pub mod kill_loop;
@@ -60,5 +65,6 @@ pub mod rng;
 pub mod scenarios;
 pub mod simdir;
 pub mod simfile;
+pub mod timed_threads;
 pub mod wal_read;
 pub mod workload;
