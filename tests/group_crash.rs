@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use blocklog::wal::{Batch, CommitOptions, SharedWal, WalEvent, WalOptions, WalReader};
 use blocklog::RecoveryMode;
-use blocklog_testkit::kill_loop::{self, env_or, say, ChildArgs, KillLoop};
+use blocklog_testkit::kill_loop::{self, env_or, kill_delay, say, ChildArgs, KillLoop};
 use blocklog_testkit::rng::Rng;
 
 const TEST_NAME: &str = "sigkill_during_group_commit";
@@ -158,12 +158,9 @@ fn run(rounds: u32) {
             seed,
         });
         // The delay only picks the moment of the kill; any moment must pass.
-        let delay = match rng.below(10) {
-            0 => rng.below(10_000),
-            _ => rng.range(10_000, 80_000) as u64,
-        };
+        let delay = kill_delay(&mut rng, 10_000, 80_000);
         let mut acks = Vec::new();
-        for line in child.kill_after(Duration::from_micros(delay)) {
+        for line in child.kill_after(delay) {
             let f: Vec<&str> = line.split_whitespace().collect();
             if f.len() == 5 && f[0] == "ACK" {
                 let n = |k: usize| f[k].parse::<u64>().unwrap();

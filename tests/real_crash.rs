@@ -15,7 +15,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use blocklog::{Position, ReaderOptions, RecoveryMode, Writer, WriterOptions};
-use blocklog_testkit::kill_loop::{self, env_or, say, ChildArgs, KillLoop};
+use blocklog_testkit::kill_loop::{self, env_or, kill_delay, say, ChildArgs, KillLoop};
 use blocklog_testkit::read::read;
 use blocklog_testkit::rng::Rng;
 
@@ -175,12 +175,9 @@ fn sigkill_during_synced_appends() {
             round,
             seed,
         });
-        let delay = match rng.below(10) {
-            0 => rng.below(3_000),
-            _ => rng.range(3_000, 40_000) as u64,
-        };
+        let delay = kill_delay(&mut rng, 3_000, 40_000);
         let mut acked = 0u32;
-        for line in child.kill_after(Duration::from_micros(delay)) {
+        for line in child.kill_after(delay) {
             let mut f = line.split_whitespace();
             if f.next() == Some("ACK") {
                 let r: u32 = f.next().unwrap().parse().unwrap();

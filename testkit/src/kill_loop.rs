@@ -8,7 +8,8 @@
 //! ([`KillLoop::spawn`], [`child_args`]), the acknowledgement lines
 //! ([`say`], [`Child::next_line`]), the kill ([`Child::kill`],
 //! [`Child::kill_after`]), the check that the child did not fail by itself
-//! ([`Child::wait_killed`]), a hang guard ([`HANG_LIMIT`]) and the
+//! ([`Child::wait_killed`]), a random moment to kill at ([`kill_delay`]),
+//! a hang guard ([`HANG_LIMIT`]) and the
 //! settings read from the environment ([`env_or`]). What the child does,
 //! where the parent kills it and what it checks after the restart are the
 //! tests' own (`tests/real_crash.rs`, `tests/group_crash.rs`,
@@ -22,6 +23,8 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
+
+use crate::rng::Rng;
 
 /// The child's path (a file or a directory of the test's); its presence
 /// is what puts the process in child mode.
@@ -45,6 +48,18 @@ pub fn env_or<T: FromStr>(var: &str, default: T) -> T {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(default)
+}
+
+/// The moment of a kill, drawn from `rng`: one round in ten within the
+/// first `early` µs (often before the first acknowledgement), the others
+/// between `early` and `late` µs. Any moment must pass: the delay only
+/// spreads the kills over what the child does.
+pub fn kill_delay(rng: &mut Rng, early: u64, late: u64) -> Duration {
+    let micros = match rng.below(10) {
+        0 => rng.below(early),
+        _ => rng.range(early as usize, late as usize) as u64,
+    };
+    Duration::from_micros(micros)
 }
 
 /// What [`KillLoop::spawn`] tells a child.
