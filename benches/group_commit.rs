@@ -21,12 +21,13 @@ use std::fs::File;
 use std::io::{Seek, SeekFrom, Write};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Barrier};
-use std::thread;
 use std::time::{Duration, Instant};
 
 use blocklog::wal::{Batch, CommitOptions, SharedWal, WalOptions};
+use blocklog_testkit::bench::criterion_dir;
+use blocklog_testkit::interleaved::{table, Rounds};
 use blocklog_testkit::rng::Rng;
+use blocklog_testkit::timed_threads::{self, Run};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
 const THREADS: [usize; 6] = [1, 2, 4, 8, 16, 64];
@@ -44,7 +45,7 @@ fn record() -> Vec<u8> {
 /// commit (what a preallocated or recycled file gives; okaywal and
 /// raft-engine preallocate). Otherwise the file grows with every append,
 /// as the WAL's files do.
-fn raw_loop(dir: &Path, n: u64, overwrite: bool) -> (Duration, Vec<Duration>) {
+fn raw_loop(dir: &Path, n: u64, overwrite: bool) -> Run {
     let mut w = blocklog::Writer::new(Vec::new());
     w.add_record(&record()).unwrap();
     let bytes = w.into_inner().unwrap();
@@ -73,41 +74,23 @@ const PREALLOC: u64 = 4 << 20;
 /// `threads` threads each appending `per_thread` synced 100-byte batches
 /// to a fresh WAL (preallocated to `prealloc` bytes, 0: not); returns the
 /// elapsed time (first append to last return) and every append's latency.
-fn group(dir: &Path, threads: usize, per_thread: u64, prealloc: u64) -> (Duration, Vec<Duration>) {
+fn group(dir: &Path, threads: usize, per_thread: u64, prealloc: u64) -> Run {
     let opts = WalOptions::new().preallocate(prealloc);
     let wal = SharedWal::open(dir, opts, CommitOptions::new()).unwrap();
-    let barrier = Arc::new(Barrier::new(threads + 1));
-    let handles: Vec<_> = (0..threads)
-        .map(|_| {
-            let wal = wal.clone();
-            let barrier = Arc::clone(&barrier);
-            thread::spawn(move || {
-                let mut batch = Batch::new();
-                batch.put(&record()).unwrap();
-                let mut lat = Vec::with_capacity(per_thread as usize);
-                barrier.wait();
-                for _ in 0..per_thread {
-                    let t = Instant::now();
-                    wal.append(&batch).unwrap();
-                    lat.push(t.elapsed());
-                }
-                lat
-            })
-        })
-        .collect();
-    barrier.wait();
-    let start = Instant::now();
-    let mut lat = Vec::new();
-    for h in handles {
-        lat.extend(h.join().unwrap());
-    }
-    let elapsed = start.elapsed();
+    let run = timed_threads::run(threads, per_thread, |_| {
+        let wal = wal.clone();
+        let mut batch = Batch::new();
+        batch.put(&record()).unwrap();
+        move |_| {
+            wal.append(&batch).unwrap();
+        }
+    });
     assert_eq!(wal.durable_seq(), threads as u64 * per_thread);
     let stats = wal.stats();
     SYNCS.fetch_add(stats.syncs, Ordering::Relaxed);
     APPENDS.fetch_add(stats.appends, Ordering::Relaxed);
     wal.close().unwrap();
-    (elapsed, lat)
+    run
 }
 
 /// Syncs and appends of the `group` runs since the last reset (for the
@@ -144,19 +127,6 @@ fn criterion_part(c: &mut Criterion) {
     g.finish();
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let i = ((sorted.len() - 1) as f64 * p).round() as usize;
-    sorted[i]
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
 /// The interleaved table (see the module docs).
 fn interleaved() {
     // `GROUP_COMMIT_ROUNDS` overrides the number of rounds.
@@ -180,38 +150,23 @@ fn interleaved() {
                 .flat_map(|&t| [(Some(t), false), (Some(t), true)]),
         )
         .collect();
-    let mut rate: Vec<Vec<f64>> = vec![Vec::new(); configs.len()];
-    let mut lats: Vec<Vec<Duration>> = vec![Vec::new(); configs.len()];
     let mut per_sync = vec![(0u64, 0u64); configs.len()];
-    for _ in 0..rounds {
-        for (k, cfg) in configs.iter().enumerate() {
-            let dir = tempfile::tempdir().unwrap();
-            let (n, (elapsed, lat)) = match *cfg {
-                (None, allocated) => (total(1), raw_loop(dir.path(), total(1), allocated)),
-                (Some(t), pre) => {
-                    let per = total(t) / t as u64;
-                    let pre = if pre { PREALLOC } else { 0 };
-                    (per * t as u64, group(dir.path(), t, per, pre))
-                }
-            };
-            rate[k].push(n as f64 / elapsed.as_secs_f64());
-            per_sync[k].0 += APPENDS.swap(0, Ordering::Relaxed);
-            per_sync[k].1 += SYNCS.swap(0, Ordering::Relaxed);
-            lats[k].extend(lat);
-        }
-    }
+    let m = Rounds::measure(rounds, configs.len(), |k| {
+        let dir = tempfile::tempdir().unwrap();
+        let run = match configs[k] {
+            (None, allocated) => (total(1), raw_loop(dir.path(), total(1), allocated)),
+            (Some(t), pre) => {
+                let per = total(t) / t as u64;
+                let pre = if pre { PREALLOC } else { 0 };
+                (per * t as u64, group(dir.path(), t, per, pre))
+            }
+        };
+        per_sync[k].0 += APPENDS.swap(0, Ordering::Relaxed);
+        per_sync[k].1 += SYNCS.swap(0, Ordering::Relaxed);
+        run
+    });
     // Ratios are taken within each round, then the median over the rounds.
-    let ratio = |k: usize, base: usize| -> f64 {
-        median((0..rounds).map(|r| rate[k][r] / rate[base][r]).collect())
-    };
-    let raw: Vec<Duration> = (0..2)
-        .map(|k| {
-            let mut l = lats[k].clone();
-            l.sort();
-            percentile(&l, 0.5)
-        })
-        .collect();
-    let raw_p50 = |allocated: bool| raw[usize::from(allocated)];
+    let raw_p50 = |allocated: bool| m.latency(usize::from(allocated), 0.5);
     let mut out = String::new();
     out.push_str(&format!(
         "Interleaved: {rounds} rounds, each running every row once; medians over the rounds, \
@@ -220,46 +175,56 @@ fn interleaved() {
         raw_p50(false).as_secs_f64() * 1e6,
         raw_p50(true).as_secs_f64() * 1e6
     ));
-    out.push_str("| row | synced appends/s | vs 1 thread | vs raw loop | p50 µs | p99 µs | p99 / raw p50 | appends per sync |\n");
-    out.push_str("|---|---:|---:|---:|---:|---:|---:|---:|\n");
     // The 1-thread WAL row of the same preallocation: the "vs 1 thread"
     // base; the raw loop of the same kind of file: the "vs raw" base.
     let one = |pre: bool| 2 + usize::from(pre);
-    for (k, cfg) in configs.iter().enumerate() {
-        let mut l = std::mem::take(&mut lats[k]);
-        l.sort();
-        let (p50, p99) = (percentile(&l, 0.5), percentile(&l, 0.99));
-        let name = match cfg {
-            (None, false) => "raw write + fdatasync, growing file (1 thread)".to_string(),
-            (None, true) => "raw write + fdatasync, allocated file (1 thread)".to_string(),
-            (Some(t), pre) => format!(
-                "SharedWal{}, {t} thread{}",
-                if *pre { " prealloc" } else { "" },
-                if *t == 1 { "" } else { "s" }
-            ),
-        };
-        out.push_str(&format!(
-            "| {name} | {:.0} | {} | {:.2} | {:.1} | {:.1} | {:.2} | {} |\n",
-            median(rate[k].clone()),
-            match cfg {
-                (Some(_), pre) => format!("{:.2}", ratio(k, one(*pre))),
-                (None, _) => String::new(),
-            },
-            ratio(k, usize::from(cfg.1)),
-            p50.as_secs_f64() * 1e6,
-            p99.as_secs_f64() * 1e6,
-            p99.as_secs_f64() / raw_p50(cfg.1).as_secs_f64(),
-            match per_sync[k] {
-                (_, 0) => String::new(),
-                (a, s) => format!("{:.1}", a as f64 / s as f64),
-            },
-        ));
-    }
+    let rows: Vec<Vec<String>> = configs
+        .iter()
+        .enumerate()
+        .map(|(k, cfg)| {
+            let (p50, p99) = (m.latency(k, 0.5), m.latency(k, 0.99));
+            let name = match cfg {
+                (None, false) => "raw write + fdatasync, growing file (1 thread)".to_string(),
+                (None, true) => "raw write + fdatasync, allocated file (1 thread)".to_string(),
+                (Some(t), pre) => format!(
+                    "SharedWal{}, {t} thread{}",
+                    if *pre { " prealloc" } else { "" },
+                    if *t == 1 { "" } else { "s" }
+                ),
+            };
+            vec![
+                name,
+                format!("{:.0}", m.rate(k)),
+                match cfg {
+                    (Some(_), pre) => format!("{:.2}", m.ratio(k, one(*pre))),
+                    (None, _) => String::new(),
+                },
+                format!("{:.2}", m.ratio(k, usize::from(cfg.1))),
+                format!("{:.1}", p50.as_secs_f64() * 1e6),
+                format!("{:.1}", p99.as_secs_f64() * 1e6),
+                format!("{:.2}", p99.as_secs_f64() / raw_p50(cfg.1).as_secs_f64()),
+                match per_sync[k] {
+                    (_, 0) => String::new(),
+                    (a, s) => format!("{:.1}", a as f64 / s as f64),
+                },
+            ]
+        })
+        .collect();
+    out.push_str(&table(
+        &[
+            "row",
+            "synced appends/s",
+            "vs 1 thread",
+            "vs raw loop",
+            "p50 µs",
+            "p99 µs",
+            "p99 / raw p50",
+            "appends per sync",
+        ],
+        &rows,
+    ));
     println!("\n{out}");
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
-    let dir = target.join("criterion");
+    let dir = criterion_dir();
     if std::fs::create_dir_all(&dir).is_ok() {
         let _ = std::fs::write(dir.join("group-commit.md"), out);
     }

@@ -15,16 +15,14 @@
 //! `BLOCKLOG_GROUP_CRASH_ROUNDS` and `BLOCKLOG_GROUP_CRASH_SEED` override.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use blocklog::wal::{Batch, CommitOptions, SharedWal, WalEvent, WalOptions, WalReader};
 use blocklog::RecoveryMode;
+use blocklog_testkit::kill_loop::{self, env_or, kill_delay, say, ChildArgs, KillLoop};
 use blocklog_testkit::rng::Rng;
 
-const CHILD: &str = "BLOCKLOG_GROUP_CRASH_CHILD";
 const TEST_NAME: &str = "sigkill_during_group_commit";
 const THREADS: u32 = 6;
 
@@ -72,9 +70,7 @@ fn child(dir: &Path, round: u32, seed: u64) {
                         batch.put(&e).unwrap();
                     }
                     let seq = wal.append(&batch).unwrap();
-                    let mut out = std::io::stdout().lock();
-                    writeln!(out, "ACK {seq} {round} {t} {i}").unwrap();
-                    out.flush().unwrap();
+                    say(&format!("ACK {seq} {round} {t} {i}"));
                     i += 1;
                 }
             })
@@ -145,53 +141,32 @@ fn verify(dir: &Path, seed: u64, acked: &BTreeMap<u64, Id>, round: u32, st: &mut
 }
 
 fn run(rounds: u32) {
-    let seed: u64 = std::env::var("BLOCKLOG_GROUP_CRASH_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(20261203);
-    let exe = std::env::current_exe().unwrap();
-    let tmp = tempfile::tempdir().unwrap();
+    let seed: u64 = env_or("BLOCKLOG_GROUP_CRASH_SEED", 20261203);
+    let kl = KillLoop::new(TEST_NAME);
     let mut rng = Rng::new(seed);
     let mut st = Stats::default();
     let mut acked: BTreeMap<u64, Id> = BTreeMap::new();
-    let mut dir = tmp.path().join("wal-0");
-    let t0 = Instant::now();
+    let mut dir = kl.dir().join("wal-0");
     for round in 0..rounds {
         if round % 10 == 0 {
-            dir = tmp.path().join(format!("wal-{round}"));
+            dir = kl.dir().join(format!("wal-{round}"));
             acked.clear();
         }
-        let mut child = Command::new(&exe)
-            .args(["--exact", TEST_NAME, "--nocapture", "--test-threads=1"])
-            .env(CHILD, &dir)
-            .env("BLOCKLOG_GROUP_CRASH_ROUND", round.to_string())
-            .env("BLOCKLOG_GROUP_CRASH_SEED_CHILD", seed.to_string())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let lines = std::thread::spawn(move || {
-            let mut acks = Vec::new();
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                let f: Vec<&str> = line.split_whitespace().collect();
-                if f.len() == 5 && f[0] == "ACK" {
-                    let n = |k: usize| f[k].parse::<u64>().unwrap();
-                    acks.push((n(1), (n(2) as u32, n(3) as u32, n(4) as u32)));
-                }
-            }
-            acks
+        let child = kl.spawn(&ChildArgs {
+            path: dir.clone(),
+            round,
+            seed,
         });
         // The delay only picks the moment of the kill; any moment must pass.
-        let delay = match rng.below(10) {
-            0 => rng.below(10_000),
-            _ => rng.range(10_000, 80_000) as u64,
-        };
-        std::thread::sleep(Duration::from_micros(delay));
-        child.kill().unwrap(); // SIGKILL
-        child.wait().unwrap();
-        let acks = lines.join().unwrap();
+        let delay = kill_delay(&mut rng, 10_000, 80_000);
+        let mut acks = Vec::new();
+        for line in child.kill_after(delay) {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            if f.len() == 5 && f[0] == "ACK" {
+                let n = |k: usize| f[k].parse::<u64>().unwrap();
+                acks.push((n(1), (n(2) as u32, n(3) as u32, n(4) as u32)));
+            }
+        }
         if acks.is_empty() {
             st.killed_before_first_ack += 1;
         }
@@ -213,7 +188,7 @@ fn run(rounds: u32) {
     println!(
         "group commit, real crashes (seed {seed}, {THREADS} threads): {} SIGKILLs in {:.1} s; {} appends acknowledged, all recovered (last directory: {} written but not acknowledged); {} kills before the first ack; acknowledged appends lost: 0",
         st.rounds,
-        t0.elapsed().as_secs_f64(),
+        kl.elapsed().as_secs_f64(),
         st.acked,
         st.beyond_ack,
         st.killed_before_first_ack,
@@ -221,24 +196,13 @@ fn run(rounds: u32) {
 }
 
 fn rounds(default: u32) -> u32 {
-    std::env::var("BLOCKLOG_GROUP_CRASH_ROUNDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(default)
+    env_or("BLOCKLOG_GROUP_CRASH_ROUNDS", default)
 }
 
 #[test]
 fn sigkill_during_group_commit() {
-    if let Some(dir) = std::env::var_os(CHILD) {
-        let round = std::env::var("BLOCKLOG_GROUP_CRASH_ROUND")
-            .unwrap()
-            .parse()
-            .unwrap();
-        let seed = std::env::var("BLOCKLOG_GROUP_CRASH_SEED_CHILD")
-            .unwrap()
-            .parse()
-            .unwrap();
-        child(Path::new(&dir), round, seed);
+    if let Some(c) = kill_loop::child_args() {
+        child(&c.path, c.round, c.seed);
         return;
     }
     run(rounds(20));

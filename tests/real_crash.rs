@@ -10,16 +10,15 @@
 //! `BLOCKLOG_REAL_CRASH_ROUNDS` (default 200), `BLOCKLOG_REAL_CRASH_SEED`.
 
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Seek, SeekFrom, Write};
+use std::io::{Seek, SeekFrom};
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use blocklog::{Position, ReaderOptions, RecoveryMode, Writer, WriterOptions};
+use blocklog_testkit::kill_loop::{self, env_or, kill_delay, say, ChildArgs, KillLoop};
 use blocklog_testkit::read::read;
 use blocklog_testkit::rng::Rng;
 
-const CHILD: &str = "BLOCKLOG_CRASH_CHILD";
 const TEST_NAME: &str = "sigkill_during_synced_appends";
 
 /// The payload of record `i` of round `round`: the two numbers, then bytes
@@ -55,7 +54,6 @@ fn child(path: &Path, round: u32, seed: u64) {
         .append_at(len)
         .buffer_size(buffer)
         .build(file);
-    let out = std::io::stdout();
     let started = Instant::now();
     let mut i = 0u32;
     while i < 20_000 && started.elapsed() < Duration::from_secs(5) {
@@ -65,9 +63,7 @@ fn child(path: &Path, round: u32, seed: u64) {
             i += 1;
         }
         w.sync().unwrap();
-        let mut o = out.lock();
-        writeln!(o, "ACK {round} {i}").unwrap();
-        o.flush().unwrap();
+        say(&format!("ACK {round} {i}"));
     }
 }
 
@@ -158,69 +154,37 @@ fn verify(
 
 #[test]
 fn sigkill_during_synced_appends() {
-    if let Some(path) = std::env::var_os(CHILD) {
-        let round = std::env::var("BLOCKLOG_CRASH_ROUND")
-            .unwrap()
-            .parse()
-            .unwrap();
-        let seed = std::env::var("BLOCKLOG_CRASH_SEED_CHILD")
-            .unwrap()
-            .parse()
-            .unwrap();
-        child(Path::new(&path), round, seed);
+    if let Some(c) = kill_loop::child_args() {
+        child(&c.path, c.round, c.seed);
         return;
     }
-    let rounds: u32 = std::env::var("BLOCKLOG_REAL_CRASH_ROUNDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(200);
-    let seed: u64 = std::env::var("BLOCKLOG_REAL_CRASH_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(20261121);
-    let exe = std::env::current_exe().unwrap();
-    let dir = tempfile::tempdir().unwrap();
+    let rounds: u32 = env_or("BLOCKLOG_REAL_CRASH_ROUNDS", 200);
+    let seed: u64 = env_or("BLOCKLOG_REAL_CRASH_SEED", 20261121);
+    let kl = KillLoop::new(TEST_NAME);
     let mut rng = Rng::new(seed);
     let mut st = Stats::default();
     let mut kept: Vec<(u32, u32)> = Vec::new();
-    let mut path = dir.path().join("log-0");
-    let t0 = Instant::now();
+    let mut path = kl.dir().join("log-0");
     for round in 0..rounds {
         if round % 10 == 0 {
-            path = dir.path().join(format!("log-{round}"));
+            path = kl.dir().join(format!("log-{round}"));
             kept.clear();
         }
-        let mut child = Command::new(&exe)
-            .args(["--exact", TEST_NAME, "--nocapture", "--test-threads=1"])
-            .env(CHILD, &path)
-            .env("BLOCKLOG_CRASH_ROUND", round.to_string())
-            .env("BLOCKLOG_CRASH_SEED_CHILD", seed.to_string())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let lines = std::thread::spawn(move || {
-            let mut acked = 0u32;
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                let mut f = line.split_whitespace();
-                if f.next() == Some("ACK") {
-                    let r: u32 = f.next().unwrap().parse().unwrap();
-                    assert_eq!(r, round);
-                    acked = f.next().unwrap().parse().unwrap();
-                }
-            }
-            acked
+        let child = kl.spawn(&ChildArgs {
+            path: path.clone(),
+            round,
+            seed,
         });
-        let delay = match rng.below(10) {
-            0 => rng.below(3_000),
-            _ => rng.range(3_000, 40_000) as u64,
-        };
-        std::thread::sleep(Duration::from_micros(delay));
-        child.kill().unwrap(); // SIGKILL
-        child.wait().unwrap();
-        let acked = lines.join().unwrap();
+        let delay = kill_delay(&mut rng, 3_000, 40_000);
+        let mut acked = 0u32;
+        for line in child.kill_after(delay) {
+            let mut f = line.split_whitespace();
+            if f.next() == Some("ACK") {
+                let r: u32 = f.next().unwrap().parse().unwrap();
+                assert_eq!(r, round);
+                acked = f.next().unwrap().parse().unwrap();
+            }
+        }
         if acked == 0 {
             st.killed_before_first_ack += 1;
         }
@@ -262,7 +226,7 @@ fn sigkill_during_synced_appends() {
     println!(
         "real crashes (seed {seed}): {} SIGKILLs in {:.1} s; {} records acknowledged, all recovered (+{} written but not yet acknowledged); {} kills before the first ack; {} torn tails ({} bytes cut); records lost: 0",
         st.rounds,
-        t0.elapsed().as_secs_f64(),
+        kl.elapsed().as_secs_f64(),
         st.acked,
         st.recovered_beyond_ack,
         st.killed_before_first_ack,

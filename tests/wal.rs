@@ -10,6 +10,7 @@ use blocklog::wal::{
 };
 use blocklog::{Error, Position, Reader, ReaderOptions, RecoveryMode};
 use blocklog_testkit::faulty::{Call, Errno, Fault, Faulty};
+use blocklog_testkit::wal_read;
 
 /// Header of a legacy physical record.
 const HDR: u64 = 7;
@@ -41,15 +42,7 @@ fn four_files(dir: &Path) {
 
 /// Every event of a read in `mode`, and the error it ended with, if any.
 fn read_all(dir: &Path, mode: RecoveryMode) -> (Vec<WalEvent>, Option<Error>) {
-    let mut reader = WalReader::open(dir, &WalOptions::new().mode(mode)).unwrap();
-    let mut events = Vec::new();
-    loop {
-        match reader.next_event() {
-            Ok(Some(e)) => events.push(e),
-            Ok(None) => return (events, None),
-            Err(e) => return (events, Some(e)),
-        }
-    }
+    wal_read::events(&mut WalReader::open(dir, &WalOptions::new().mode(mode)).unwrap())
 }
 
 fn batches(events: &[WalEvent]) -> Vec<&WalBatch> {
@@ -499,13 +492,7 @@ fn truncated_middle_file_is_caught_by_its_seal_and_its_successor() {
     assert_eq!(seqs(&events), range(1, 90));
     assert!(matches!(err, Some(Error::Wal { .. })), "{err:?}");
     let (events, _) = read_all(dir.path(), RecoveryMode::SkipCorrupt);
-    let gaps: Vec<_> = events
-        .iter()
-        .filter_map(|e| match e {
-            WalEvent::Gap(g) => Some((g.expected_seq, g.found_seq)),
-            _ => None,
-        })
-        .collect();
+    let gaps = wal_read::gaps(&events);
     assert_eq!(gaps, [(91, 101)]);
     assert!(events
         .iter()

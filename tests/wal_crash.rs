@@ -40,6 +40,7 @@ use blocklog::wal::{
 use blocklog::{Error, Position, RecoveryMode};
 use blocklog_testkit::rng::Rng;
 use blocklog_testkit::simdir::{CrashState, SimDir};
+use blocklog_testkit::wal_read;
 
 /// Rotation threshold of the workload: a few batches per file.
 const MAX_FILE: u64 = 2048;
@@ -634,15 +635,7 @@ fn three_batches_b3_unsynced(d: &Path) -> Vec<WalBatch> {
 }
 
 fn read(d: &Path, mode: RecoveryMode) -> (Vec<WalEvent>, Option<Error>) {
-    let mut r = WalReader::open(d, &opts(mode)).unwrap();
-    let mut events = Vec::new();
-    loop {
-        match r.next_event() {
-            Ok(Some(e)) => events.push(e),
-            Ok(None) => return (events, None),
-            Err(e) => return (events, Some(e)),
-        }
-    }
+    wal_read::events(&mut WalReader::open(d, &opts(mode)).unwrap())
 }
 
 fn seqs(events: &[WalEvent]) -> Vec<u64> {

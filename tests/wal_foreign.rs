@@ -12,6 +12,7 @@ use blocklog::wal::{
 };
 use blocklog::{Error, RecoveryMode, WriterOptions};
 use blocklog_testkit::interop::{encode_batch, Op};
+use blocklog_testkit::wal_read;
 
 /// A WriteBatch of `count` puts, starting at `seq`.
 fn rep(seq: u64, count: u32) -> Vec<u8> {
@@ -38,15 +39,7 @@ fn write_file(dir: &Path, number: u64, batches: &[(u64, u32)], recyclable: bool)
 
 fn read(dir: &Path, mode: RecoveryMode, flavour: Flavour) -> (Vec<WalEvent>, Option<Error>) {
     let read = WalReadOptions::new().flavour(flavour);
-    let mut r = WalReader::open_with(dir, &WalOptions::new().mode(mode), read).unwrap();
-    let mut events = Vec::new();
-    loop {
-        match r.next_event() {
-            Ok(Some(e)) => events.push(e),
-            Ok(None) => return (events, None),
-            Err(e) => return (events, Some(e)),
-        }
-    }
+    wal_read::events(&mut WalReader::open_with(dir, &WalOptions::new().mode(mode), read).unwrap())
 }
 
 fn seqs(events: &[WalEvent]) -> Vec<(u64, u32)> {
@@ -141,13 +134,7 @@ fn a_sequence_hole_across_foreign_files_is_a_gap_in_every_mode() {
     let (events, err) = read(dir.path(), RecoveryMode::SkipCorrupt, Flavour::Foreign);
     assert!(err.is_none());
     assert_eq!(seqs(&events), [(1, 2), (3, 1), (10, 3), (13, 1)]);
-    let gaps: Vec<_> = events
-        .iter()
-        .filter_map(|e| match e {
-            WalEvent::Gap(g) => Some((g.expected_seq, g.found_seq)),
-            _ => None,
-        })
-        .collect();
+    let gaps = wal_read::gaps(&events);
     assert_eq!(gaps, [(4, 10)]);
 }
 

@@ -421,8 +421,7 @@ where
         &mut self,
         range: RB,
     ) -> Result<Vec<C::Entry>, StorageError<C::NodeId>> {
-        read_range(&self.shared, &range)
-            .map_err(|e| e.into_storage(ErrorSubject::Logs, ErrorVerb::Read))
+        read_range(&self.shared, &range).map_err(read_err::<C>)
     }
 }
 
@@ -434,9 +433,12 @@ where
         &mut self,
         range: RB,
     ) -> Result<Vec<C::Entry>, StorageError<C::NodeId>> {
-        read_range(&self.shared, &range)
-            .map_err(|e| e.into_storage(ErrorSubject::Logs, ErrorVerb::Read))
+        read_range(&self.shared, &range).map_err(read_err::<C>)
     }
+}
+
+fn read_err<C: RaftTypeConfig>(e: Error) -> StorageError<C::NodeId> {
+    e.into_storage(ErrorSubject::Logs, ErrorVerb::Read)
 }
 
 fn write_err<C: RaftTypeConfig>(e: Error) -> StorageError<C::NodeId> {
@@ -450,8 +452,7 @@ where
     type LogReader = LogReader<C>;
 
     async fn get_log_state(&mut self) -> Result<LogState<C>, StorageError<C::NodeId>> {
-        let state =
-            lock(&self.shared).map_err(|e| e.into_storage(ErrorSubject::Logs, ErrorVerb::Read))?;
+        let state = lock(&self.shared).map_err(read_err::<C>)?;
         Ok(LogState {
             last_purged_log_id: state.last_purged.clone(),
             last_log_id: state.last_log_id(),
@@ -503,8 +504,7 @@ where
     async fn read_committed(
         &mut self,
     ) -> Result<Option<LogId<C::NodeId>>, StorageError<C::NodeId>> {
-        let state =
-            lock(&self.shared).map_err(|e| e.into_storage(ErrorSubject::Logs, ErrorVerb::Read))?;
+        let state = lock(&self.shared).map_err(read_err::<C>)?;
         Ok(state.committed.clone())
     }
 

@@ -16,19 +16,15 @@
 mod common;
 
 use std::collections::{BTreeMap, VecDeque};
-use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::sync::mpsc;
 
 use blocklog_raft::{LogStore, Options};
+use blocklog_testkit::kill_loop::{self, env_or, say, ChildArgs, KillLoop};
 use blocklog_testkit::rng::Rng;
 use common::*;
 use openraft::storage::RaftLogStorage;
 use openraft::Vote;
-
-const CHILD_DIR: &str = "BLOCKLOG_RAFT_CRASH_DIR";
-const CHILD_SEED: &str = "BLOCKLOG_RAFT_CRASH_CHILD_SEED";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Op {
@@ -136,12 +132,6 @@ impl Model {
     }
 }
 
-fn say(line: &str) {
-    let mut out = std::io::stdout().lock();
-    writeln!(out, "{line}").unwrap();
-    out.flush().unwrap();
-}
-
 /// The child: operations until killed (or a safety limit).
 fn child(dir: &Path, seed: u64) {
     let mut rng = Rng::new(seed);
@@ -215,21 +205,10 @@ fn child(dir: &Path, seed: u64) {
     });
 }
 
-fn rounds(default: u32) -> u32 {
-    std::env::var("BLOCKLOG_RAFT_CRASH_ROUNDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(default)
-}
-
 fn run(test_name: &str, rounds: u32) {
-    let seed: u64 = std::env::var("BLOCKLOG_RAFT_CRASH_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(20261203);
-    let exe = std::env::current_exe().unwrap();
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("wal");
+    let seed: u64 = env_or("BLOCKLOG_RAFT_CRASH_SEED", 20261203);
+    let kl = KillLoop::new(test_name);
+    let dir = kl.dir().join("wal");
     let mut rng = Rng::new(seed);
     let mut model = Model::default();
     let rt = runtime();
@@ -246,38 +225,22 @@ fn run(test_name: &str, rounds: u32) {
         // its record's write and sync, the files' unlinks.
         let kill_at_purge = kill_after > 3 && rng.below(3) == 0;
         let mut killed = kill_after == 0;
-        let mut child = Command::new(&exe)
-            .args([
-                "--exact",
-                test_name,
-                "--include-ignored",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env(CHILD_DIR, &dir)
-            .env(CHILD_SEED, rng.next_u64().to_string())
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(tmp.path().join("child.stderr")).unwrap())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
+        let mut child = kl.spawn(&ChildArgs {
+            path: dir.clone(),
+            round,
+            seed: rng.next_u64(),
+        });
         let mut pending: VecDeque<(u64, Op)> = VecDeque::new();
         let mut acks = 0;
         if kill_after == 0 {
-            child.kill().unwrap();
+            child.kill();
         }
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            // libtest's "test <name> ... " may start the first line.
-            let line = match line.find("DO ").or_else(|| line.find("ACK ")) {
-                Some(at) => &line[at..],
-                None => continue,
-            };
+        while let Some(line) = child.next_line() {
             if let Some(rest) = line.strip_prefix("DO ") {
                 let (k, op) = rest.split_once(' ').unwrap();
                 let op = Op::parse(op);
                 if kill_at_purge && !killed && matches!(op, Op::Purge { .. }) {
-                    child.kill().unwrap(); // SIGKILL
+                    child.kill(); // SIGKILL
                     killed = true;
                     purge_kills += 1;
                 }
@@ -291,17 +254,12 @@ fn run(test_name: &str, rounds: u32) {
                 acks += 1;
                 acked_total += 1;
                 if acks == kill_after && !kill_at_purge {
-                    child.kill().unwrap(); // SIGKILL
+                    child.kill(); // SIGKILL
                     killed = true;
                 }
             }
         }
-        let status = child.wait().unwrap();
-        assert!(
-            status.code().is_none(),
-            "round {round}: the child exited by itself ({status}): it failed:\n{}",
-            std::fs::read_to_string(tmp.path().join("child.stderr")).unwrap_or_default()
-        );
+        child.wait_killed();
         // The recovered state: the acknowledged one plus a prefix of what
         // was in flight.
         let img = rt.block_on(async { image(&mut open(&dir)).await });
@@ -357,12 +315,14 @@ fn run(test_name: &str, rounds: u32) {
 }
 
 fn child_or(test_name: &str, default_rounds: u32) {
-    if let Some(dir) = std::env::var_os(CHILD_DIR) {
-        let seed = std::env::var(CHILD_SEED).unwrap().parse().unwrap();
-        child(Path::new(&dir), seed);
+    if let Some(c) = kill_loop::child_args() {
+        child(&c.path, c.seed);
         return;
     }
-    run(test_name, rounds(default_rounds));
+    run(
+        test_name,
+        env_or("BLOCKLOG_RAFT_CRASH_ROUNDS", default_rounds),
+    );
 }
 
 #[test]

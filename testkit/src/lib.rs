@@ -22,6 +22,8 @@
 //! - [`simdir`]: a WAL directory's recorded steps (directory operations,
 //!   writes, syncs) and the directory states a crash after any step can
 //!   leave (lost entries, lost or torn unsynced data);
+//! - [`kill_loop`]: the kill -9 loop of the real-crash tests (the test
+//!   binary re-run as a child, its acknowledgements, SIGKILL, hang guard);
 //! - [`faulty`]: a `Write` wrapper that fails with EIO or ENOSPC at the N-th
 //!   write, flush or sync;
 //! - [`workload`]: workloads run by real writers over a simulated file,
@@ -36,6 +38,10 @@
 //!   foreign, reported);
 //! - [`interop`]: the engines' fixtures, WriteBatch coding, damage recipes;
 //! - [`encoding`]: hex and FNV-1a;
+//! - [`timed_threads`]: threads started together, timing every call (the
+//!   synced-append runs of the group-commit benches);
+//! - [`interleaved`]: interleaved rounds (rates, ratios within a round,
+//!   latency quantiles) and their Markdown tables;
 //! - [`bench`] (feature `bench`): the benches' inputs, work manifest and
 //!   thread CPU-time measurement.
 #![warn(missing_docs)]
@@ -47,8 +53,10 @@ pub mod bench;
 pub mod decode_props;
 pub mod encoding;
 pub mod faulty;
+pub mod interleaved;
 pub mod interop;
 pub mod judge;
+pub mod kill_loop;
 pub mod logs;
 pub mod oracle;
 pub mod props;
@@ -57,5 +65,6 @@ pub mod rng;
 pub mod scenarios;
 pub mod simdir;
 pub mod simfile;
+pub mod timed_threads;
 pub mod wal_read;
 pub mod workload;

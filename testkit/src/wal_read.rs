@@ -126,6 +126,31 @@ fn regression_gap(d: &Dropped) -> Option<SeqGap> {
     }
 }
 
+/// Every event of `reader`, to the end of the directory or an error, and
+/// the error the read ended with, if any (the raw events, for the WAL
+/// tests; [`read_wal`] gives them as [`WalItem`]s).
+pub fn events(reader: &mut WalReader) -> (Vec<WalEvent>, Option<Error>) {
+    let mut events = Vec::new();
+    loop {
+        match reader.next_event() {
+            Ok(Some(e)) => events.push(e),
+            Ok(None) => return (events, None),
+            Err(e) => return (events, Some(e)),
+        }
+    }
+}
+
+/// The `(expected_seq, found_seq)` of every [`WalEvent::Gap`] in `events`.
+pub fn gaps(events: &[WalEvent]) -> Vec<(u64, u64)> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            WalEvent::Gap(g) => Some((g.expected_seq, g.found_seq)),
+            _ => None,
+        })
+        .collect()
+}
+
 /// Reads every event of `reader`, handing each [`WalItem`] to `on_item`,
 /// to the end of the directory or an error. An error of `on_item` ends the
 /// read and is returned.

@@ -12,6 +12,7 @@
 use std::time::Duration;
 
 use blocklog_peer_bench::synced::SYNCED;
+use blocklog_testkit::interleaved::{table, Rounds};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
 const THREADS: [usize; 4] = [1, 4, 16, 64];
@@ -39,58 +40,47 @@ fn criterion_part(c: &mut Criterion) {
     g.finish();
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> f64 {
-    let i = ((sorted.len() - 1) as f64 * p).round() as usize;
-    sorted[i].as_secs_f64() * 1e6
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
 fn interleaved() {
     let rec = record();
     let rounds = 5;
     let total = |t: usize| (t as u64 * 40).max(800);
-    // rates[log][threads]: appends/s per round; ratio[log][threads]: vs blocklog, per round.
-    let mut rates = vec![vec![Vec::new(); THREADS.len()]; SYNCED.len()];
-    let mut ratios = vec![vec![Vec::new(); THREADS.len()]; SYNCED.len()];
-    let mut lats = vec![vec![Vec::new(); THREADS.len()]; SYNCED.len()];
-    for _ in 0..rounds {
-        for (j, &t) in THREADS.iter().enumerate() {
-            let mut this = Vec::new();
-            for (k, (_, f)) in SYNCED.iter().enumerate() {
-                let dir = tempfile::tempdir().unwrap();
-                let per = total(t) / t as u64;
-                let (elapsed, lat) = f(dir.path(), t, per, &rec);
-                let r = (per * t as u64) as f64 / elapsed.as_secs_f64();
-                rates[k][j].push(r);
-                lats[k][j].extend(lat);
-                this.push(r);
-            }
-            for k in 0..SYNCED.len() {
-                ratios[k][j].push(this[k] / this[0]);
-            }
-        }
-    }
-    let mut out = format!(
-        "Interleaved: {rounds} rounds, each running every log at every thread count once; medians over the rounds.\n\n\
-         | log | threads | synced appends/s | vs blocklog (same round) | p50 µs | p99 µs |\n|---|---:|---:|---:|---:|---:|\n"
-    );
+    // Row `j * SYNCED.len() + k`: log `k` at `THREADS[j]` threads; each
+    // round runs the logs of a thread count back to back.
+    let row = |j: usize, k: usize| j * SYNCED.len() + k;
+    let m = Rounds::measure(rounds, THREADS.len() * SYNCED.len(), |r| {
+        let (t, (_, f)) = (THREADS[r / SYNCED.len()], SYNCED[r % SYNCED.len()]);
+        let dir = tempfile::tempdir().unwrap();
+        let per = total(t) / t as u64;
+        (per * t as u64, f(dir.path(), t, per, &rec))
+    });
+    let us = |d: Duration| d.as_secs_f64() * 1e6;
+    let mut rows = Vec::new();
     for (j, &t) in THREADS.iter().enumerate() {
         for (k, (name, _)) in SYNCED.iter().enumerate() {
-            let mut l = std::mem::take(&mut lats[k][j]);
-            l.sort();
-            out.push_str(&format!(
-                "| {name} | {t} | {:.0} | {:.2} | {:.1} | {:.1} |\n",
-                median(rates[k][j].clone()),
-                median(ratios[k][j].clone()),
-                percentile(&l, 0.5),
-                percentile(&l, 0.99)
-            ));
+            rows.push(vec![
+                name.to_string(),
+                t.to_string(),
+                format!("{:.0}", m.rate(row(j, k))),
+                format!("{:.2}", m.ratio(row(j, k), row(j, 0))),
+                format!("{:.1}", us(m.latency(row(j, k), 0.5))),
+                format!("{:.1}", us(m.latency(row(j, k), 0.99))),
+            ]);
         }
     }
+    let out = format!(
+        "Interleaved: {rounds} rounds, each running every log at every thread count once; medians over the rounds.\n\n{}",
+        table(
+            &[
+                "log",
+                "threads",
+                "synced appends/s",
+                "vs blocklog (same round)",
+                "p50 µs",
+                "p99 µs"
+            ],
+            &rows
+        )
+    );
     println!("\n{out}");
 }
 

@@ -8,44 +8,23 @@
 //! thread's return, with every append's latency.
 
 use std::path::Path;
-use std::sync::{Arc, Barrier};
-use std::thread;
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
-/// One run: elapsed time and every append's latency.
-pub type Run = (Duration, Vec<Duration>);
+use blocklog_testkit::timed_threads;
+pub use blocklog_testkit::timed_threads::Run;
 
-/// Starts `threads` threads running `body(thread, record)` `per_thread`
-/// times, together; returns the run.
+/// Starts `threads` threads running `body(thread, index, record)`
+/// `per_thread` times, together, each with its own copy of `record`;
+/// returns the run.
 fn run<F>(threads: usize, per_thread: u64, record: &[u8], body: F) -> Run
 where
     F: Fn(usize, u64, &[u8]) + Send + Sync + 'static,
 {
     let body = Arc::new(body);
-    let barrier = Arc::new(Barrier::new(threads + 1));
-    let handles: Vec<_> = (0..threads)
-        .map(|t| {
-            let (body, barrier, record) =
-                (Arc::clone(&body), Arc::clone(&barrier), record.to_vec());
-            thread::spawn(move || {
-                let mut lat = Vec::with_capacity(per_thread as usize);
-                barrier.wait();
-                for i in 0..per_thread {
-                    let s = Instant::now();
-                    body(t, i, &record);
-                    lat.push(s.elapsed());
-                }
-                lat
-            })
-        })
-        .collect();
-    barrier.wait();
-    let start = Instant::now();
-    let mut lat = Vec::new();
-    for h in handles {
-        lat.extend(h.join().unwrap());
-    }
-    (start.elapsed(), lat)
+    timed_threads::run(threads, per_thread, |t| {
+        let (body, record) = (Arc::clone(&body), record.to_vec());
+        move |i| body(t, i, &record)
+    })
 }
 
 /// blocklog: `SharedWal` with `SyncPolicy::Always` (group commit), one
