@@ -22,6 +22,8 @@
 //! - [`simdir`]: a WAL directory's recorded steps (directory operations,
 //!   writes, syncs) and the directory states a crash after any step can
 //!   leave (lost entries, lost or torn unsynced data);
+//! - [`hold`]: a WAL file sink whose next write or sync a test can hold
+//!   until it releases it, logging every call (group-commit tests);
 //! - [`faulty`]: a `Write` wrapper that fails with EIO or ENOSPC at the N-th
 //!   write, flush or sync;
 //! - [`workload`]: workloads run by real writers over a simulated file,
@@ -47,6 +49,7 @@ pub mod bench;
 pub mod decode_props;
 pub mod encoding;
 pub mod faulty;
+pub mod hold;
 pub mod interop;
 pub mod judge;
 pub mod logs;
