@@ -1143,3 +1143,25 @@ fn a_large_batch_queued_during_the_held_write_is_not_gathered_past_the_byte_cap(
     assert!(ends[&4].1 <= syncs[2].1);
     wal.close().unwrap();
 }
+
+// CommitStats::syncs counts the fdatasync calls groups make; a group with
+// nothing new to sync makes none (docs/wal.md: "that group makes no fsync
+// when nothing was written since the last one"), and counts none.
+#[test]
+fn a_sync_with_nothing_new_makes_no_fdatasync_and_counts_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let hold = Hold::new();
+    let opts = WalOptions::new().wrap_files(hold.wrap_files());
+    let commit = CommitOptions::new().policy(SyncPolicy::Never);
+    let wal = SharedWal::open(dir.path(), opts, commit).unwrap();
+    let (s0, f0) = (wal.stats().syncs, hold.syncs());
+    wal.append(&one(10, 1)).unwrap();
+    assert_eq!(wal.sync().unwrap(), 1);
+    assert_eq!((wal.stats().syncs - s0, hold.syncs() - f0), (1, 1));
+    // Nothing written since: no fdatasync, and none counted.
+    assert_eq!(wal.sync().unwrap(), 1);
+    wal.wait_durable(1).unwrap();
+    assert_eq!(hold.syncs() - f0, 1, "a second fdatasync");
+    assert_eq!(wal.stats().syncs - s0, 1, "{:?}", wal.stats());
+    wal.close().unwrap();
+}
