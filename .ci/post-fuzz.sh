@@ -13,6 +13,8 @@ echo "--- WAL directory crash simulation, larger run (24 seeds, every state of e
 cargo test -p blocklog --test wal_crash -- --ignored --nocapture wal_crash_every_step_full
 echo "--- WAL directory crash simulation with purge, recycling, preallocation (12 seeds)"
 cargo test -p blocklog --test wal_crash -- --ignored --nocapture wal_crash_every_step_purge_recycle_full
+echo "--- SharedWal (group commit) directory crash simulation, larger run (12 seeds, every state of every step)"
+cargo test -p blocklog --test wal_crash -- --ignored --nocapture shared_wal_crash_every_step_full
 
 if ! rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
     echo "--- no nightly toolchain: fuzzing skipped"

@@ -19,6 +19,7 @@ use blocklog::wal::{
 };
 use blocklog::{Error, SyncData};
 use blocklog_testkit::faulty::{Call, Errno};
+use blocklog_testkit::hold::{Call as HeldCall, Event, Hold, HANG_GUARD};
 use blocklog_testkit::rng::Rng;
 
 /// The entries of append `i` of thread `t`: identity first, then bytes
@@ -284,10 +285,16 @@ impl SyncData for Gated {
     }
 }
 
-/// Waits (without a timeout: a condition, not a duration) until `n`
-/// requests are queued behind the group in flight.
+/// Waits (for a condition, not a duration) until `n` requests are queued
+/// behind the group in flight. The generous deadline is a hang guard only.
 fn wait_queued(wal: &SharedWal, n: usize) {
+    let deadline = std::time::Instant::now() + HANG_GUARD;
     while wal.queued() < n {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "hang guard: {} queued, {n} expected",
+            wal.queued()
+        );
         thread::yield_now();
     }
 }
@@ -917,4 +924,244 @@ fn purge_through_drops_files_while_others_append() {
     assert!(first > 130 && first <= 301, "{first}");
     assert_eq!(seqs, (first..=400).collect::<Vec<_>>());
     assert_eq!(wal.file_numbers()[0], dropped[dropped.len() - 1] + 1);
+}
+
+/// Where each batch of `dir` lies, by sequence number: (file, end offset).
+fn batch_ends(dir: &Path) -> BTreeMap<u64, (u64, u64)> {
+    let mut reader = WalReader::open(dir, &WalOptions::new()).unwrap();
+    let mut out = BTreeMap::new();
+    while let Some(event) = reader.next_event().unwrap() {
+        if let WalEvent::Batch(b) = event {
+            out.insert(b.seq, (b.file, b.end));
+        }
+    }
+    out
+}
+
+/// The syncs among `events` from index `from` on, each with the offset of
+/// its file it covers: the end of the last byte written to that file
+/// before it (the WAL's files are created fresh here: a sink starts at 0).
+fn syncs_covering(events: &[Event], from: usize) -> Vec<(u64, u64)> {
+    let mut end: BTreeMap<u64, u64> = BTreeMap::new();
+    let mut out = Vec::new();
+    for (i, e) in events.iter().enumerate() {
+        match *e {
+            Event::Write { file, at, len } => {
+                let x = end.entry(file).or_default();
+                *x = (*x).max(at + len);
+            }
+            Event::Sync { file } if i >= from => {
+                out.push((file, end.get(&file).copied().unwrap_or(0)));
+            }
+            Event::Sync { .. } => {}
+        }
+    }
+    out
+}
+
+/// Spawns `append` of `batch` (durable or plain) on another thread and
+/// waits until it is queued behind the group in flight (`n` queued then).
+fn queue(wal: &SharedWal, batch: Batch, durable: bool, n: usize) -> Joined {
+    let w = wal.clone();
+    let h = thread::spawn(move || {
+        if durable {
+            w.append_durable(&batch)
+        } else {
+            w.append(&batch)
+        }
+    });
+    wait_queued(wal, n);
+    h
+}
+
+// Gathering (docs/wal.md, "Group commit", step 3): A's group is held in
+// its write(2); B and C queue meanwhile; once the write returns, the leader
+// takes B and C, writes them, and makes the ONE fdatasync that covers all
+// three: one sync on the sink, one group, all three Ok and durable.
+// (Shown to fail with gathering disabled, `if more == 0 || true` in
+// `lead`: B and C then form a second group with a second sync.)
+#[test]
+fn the_leader_gathers_what_queued_during_its_write_into_its_one_sync() {
+    let dir = tempfile::tempdir().unwrap();
+    let hold = Hold::new();
+    let opts = WalOptions::new().wrap_files(hold.wrap_files());
+    let wal = SharedWal::open(dir.path(), opts, CommitOptions::new()).unwrap();
+    let before = wal.stats();
+    let from = hold.events().len();
+    hold.hold_next(HeldCall::Write);
+    let a = {
+        let w = wal.clone();
+        thread::spawn(move || w.append(&one(100, 0xA)))
+    };
+    assert_eq!(
+        hold.wait_held(),
+        HeldCall::Write,
+        "A's group is in write(2)"
+    );
+    let b = queue(&wal, one(100, 0xB), false, 1);
+    let c = queue(&wal, one(100, 0xC), false, 2);
+    assert_eq!((wal.written_seq(), wal.durable_seq()), (0, 0));
+    hold.release();
+    assert_eq!(a.join().unwrap().unwrap(), 1);
+    assert_eq!(b.join().unwrap().unwrap(), 2);
+    assert_eq!(c.join().unwrap().unwrap(), 3);
+    assert_eq!(wal.durable_seq(), 3);
+    let stats = wal.stats();
+    assert_eq!(
+        (stats.groups - before.groups, stats.syncs - before.syncs),
+        (1, 1),
+        "one group, one sync: {stats:?}"
+    );
+    assert_eq!(stats.largest_group, 3);
+    let events = hold.events();
+    let syncs = syncs_covering(&events, from);
+    assert_eq!(syncs.len(), 1, "one fdatasync for A, B and C: {events:?}");
+    let ends = batch_ends(dir.path());
+    for seq in 1..=3 {
+        assert_eq!(ends[&seq].0, syncs[0].0, "batch {seq} in the synced file");
+        assert!(
+            ends[&seq].1 <= syncs[0].1,
+            "batch {seq} ends at {} after the sync's {}",
+            ends[&seq].1,
+            syncs[0].1
+        );
+    }
+    wal.close().unwrap();
+}
+
+// What the code promises for a plain append gathered into a syncing
+// group (policy Never): it returns once written, before the sync, and is
+// not reported durable then (durable_seq below it, its on_durable callback
+// not fired); once the sync returns it is durable, honestly (its bytes
+// were written before that fdatasync), so the watermark covers it and its
+// callback fires. A plain append queued during the sync rides no sync: it
+// is written after it and stays above the watermark.
+// (Shown to fail with the watermark published at the gathered write,
+// `g.durable_seq = g.written_seq` after `g.written_seq = ...` in `lead`'s
+// gathering loop: durable_seq is then 4 when D returns.)
+#[test]
+fn a_plain_append_gathered_into_a_syncing_group_is_durable_only_once_the_sync_returned() {
+    let dir = tempfile::tempdir().unwrap();
+    let hold = Hold::new();
+    let opts = WalOptions::new().wrap_files(hold.wrap_files());
+    let commit = CommitOptions::new().policy(SyncPolicy::Never);
+    let wal = SharedWal::open(dir.path(), opts, commit).unwrap();
+    let from = hold.events().len();
+    hold.hold_next(HeldCall::Write);
+    hold.hold_next(HeldCall::Sync);
+    let a = {
+        let w = wal.clone();
+        thread::spawn(move || w.append_durable(&one(100, 0xA)))
+    };
+    assert_eq!(hold.wait_held(), HeldCall::Write);
+    let b = queue(&wal, one(100, 0xB), true, 1);
+    let d = queue(&wal, one(100, 0xD), false, 2);
+    let (tx, rx) = mpsc::channel();
+    wal.on_durable(3, move |r| tx.send(r.is_ok()).unwrap());
+    let c = queue(&wal, one(100, 0xC), true, 3);
+    hold.release();
+    assert_eq!(hold.wait_held(), HeldCall::Sync, "the group's one sync");
+    assert_eq!(wal.queued(), 0, "B, D and C were gathered");
+    // D was written: it returns, not durable yet.
+    assert_eq!(d.join().unwrap().unwrap(), 3);
+    assert_eq!((wal.written_seq(), wal.durable_seq()), (4, 0));
+    assert!(rx.try_recv().is_err(), "D's callback fired before the sync");
+    assert!(!a.is_finished() && !b.is_finished() && !c.is_finished());
+    // E queues during the sync: the next group, which need not sync.
+    let e = queue(&wal, one(100, 0xE), false, 1);
+    hold.release();
+    assert_eq!(a.join().unwrap().unwrap(), 1);
+    assert_eq!(b.join().unwrap().unwrap(), 2);
+    assert_eq!(c.join().unwrap().unwrap(), 4);
+    assert_eq!(rx.recv(), Ok(true), "D durable once the sync returned");
+    assert_eq!(e.join().unwrap().unwrap(), 5);
+    assert_eq!((wal.written_seq(), wal.durable_seq()), (5, 4));
+    let syncs = syncs_covering(&hold.events(), from);
+    assert_eq!(syncs.len(), 1, "{:?}", hold.events());
+    let ends = batch_ends(dir.path());
+    assert!(ends[&4].1 <= syncs[0].1, "A, B, D, C covered by the sync");
+    assert!(ends[&5].1 > syncs[0].1, "E is not");
+    assert_eq!(wal.sync().unwrap(), 5);
+    wal.close().unwrap();
+}
+
+// The byte cap holds for gathering too: with a cap of 2100 bytes, a
+// 5014-byte batch L queued during A's held write is not gathered (nor C,
+// queued after it: the queue is taken in order), so A's and B's sync is
+// not delayed by L's write: they return while L's own group is still held
+// in its sync; L is a group alone, C a third.
+// (Shown to fail with the cap ignored while gathering, `take` without its
+// byte check: L and C are then gathered into A's sync.)
+#[test]
+fn a_large_batch_queued_during_the_held_write_is_not_gathered_past_the_byte_cap() {
+    let dir = tempfile::tempdir().unwrap();
+    let hold = Hold::new();
+    let opts = WalOptions::new().wrap_files(hold.wrap_files());
+    let commit = CommitOptions::new().max_group_bytes(2100);
+    let wal = SharedWal::open(dir.path(), opts, commit).unwrap();
+    let before = wal.stats();
+    let from = hold.events().len();
+    hold.hold_next(HeldCall::Write);
+    for _ in 0..3 {
+        hold.hold_next(HeldCall::Sync);
+    }
+    let a = {
+        let w = wal.clone();
+        thread::spawn(move || w.append(&one(100, 0xA)))
+    };
+    assert_eq!(hold.wait_held(), HeldCall::Write);
+    let b = queue(&wal, one(100, 0xB), false, 1);
+    let l = queue(&wal, one(5000, 0x1), false, 2);
+    let c = queue(&wal, one(100, 0xC), false, 3);
+    hold.release();
+    assert_eq!(hold.wait_held(), HeldCall::Sync);
+    assert_eq!(wal.queued(), 2, "L and C not gathered");
+    assert_eq!((wal.written_seq(), wal.durable_seq()), (2, 0));
+    hold.release();
+    // A and B are acknowledged while L's group is held in its sync.
+    assert_eq!(a.join().unwrap().unwrap(), 1);
+    assert_eq!(b.join().unwrap().unwrap(), 2);
+    assert_eq!(hold.wait_held(), HeldCall::Sync);
+    assert_eq!(wal.queued(), 1, "L alone: C not gathered past the cap");
+    assert_eq!((wal.written_seq(), wal.durable_seq()), (3, 2));
+    hold.release();
+    assert_eq!(l.join().unwrap().unwrap(), 3);
+    assert_eq!(hold.wait_held(), HeldCall::Sync);
+    assert_eq!((wal.written_seq(), wal.durable_seq()), (4, 3));
+    hold.release();
+    assert_eq!(c.join().unwrap().unwrap(), 4);
+    let stats = wal.stats();
+    assert_eq!(
+        (stats.groups - before.groups, stats.syncs - before.syncs),
+        (3, 3)
+    );
+    let syncs = syncs_covering(&hold.events(), from);
+    let ends = batch_ends(dir.path());
+    assert_eq!(syncs.len(), 3);
+    assert!(ends[&2].1 <= syncs[0].1 && ends[&3].1 > syncs[0].1);
+    assert!(ends[&3].1 <= syncs[1].1 && ends[&4].1 > syncs[1].1);
+    assert!(ends[&4].1 <= syncs[2].1);
+    wal.close().unwrap();
+}
+
+// CommitStats::syncs counts the fdatasync calls groups make; a group with
+// nothing new to sync makes none (docs/wal.md: "that group makes no fsync
+// when nothing was written since the last one"), and counts none.
+#[test]
+fn a_sync_with_nothing_new_makes_no_fdatasync_and_counts_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let hold = Hold::new();
+    let opts = WalOptions::new().wrap_files(hold.wrap_files());
+    let commit = CommitOptions::new().policy(SyncPolicy::Never);
+    let wal = SharedWal::open(dir.path(), opts, commit).unwrap();
+    let (s0, f0) = (wal.stats().syncs, hold.syncs());
+    wal.append(&one(10, 1)).unwrap();
+    assert_eq!(wal.sync().unwrap(), 1);
+    assert_eq!((wal.stats().syncs - s0, hold.syncs() - f0), (1, 1));
+    // Nothing written since: no fdatasync, and none counted.
+    assert_eq!(wal.sync().unwrap(), 1);
+    wal.wait_durable(1).unwrap();
+    assert_eq!(hold.syncs() - f0, 1, "a second fdatasync");
+    assert_eq!(wal.stats().syncs - s0, 1, "{:?}", wal.stats());
+    wal.close().unwrap();
 }

@@ -860,14 +860,18 @@ impl Shared {
             }
         }
         let mut sync_started = None;
+        // Whether the sync calls fdatasync: not when nothing was appended
+        // since the last one (a `sync` or `wait_durable` with nothing new).
+        let mut fsynced = false;
         if r.is_ok() && need_sync {
             sync_started = Some(Instant::now());
+            fsynced = wal.has_unsynced();
             r = wal.sync();
         }
 
         let mut g = self.lock();
         g.wal = Some(wal);
-        if let Some(started) = sync_started {
+        if let Some(started) = sync_started.filter(|_| fsynced) {
             g.last_sync = Some(started);
             g.last_sync_took = started.elapsed();
         }
@@ -881,7 +885,7 @@ impl Shared {
                 g.written = group.last;
                 g.written_seq = written_seq;
                 if synced {
-                    g.stats.syncs += 1;
+                    g.stats.syncs += u64::from(fsynced);
                     g.synced = group.last;
                     g.durable_seq = written_seq;
                     g.unsynced_bytes = 0;

@@ -487,6 +487,12 @@ impl Wal {
         self.poison_on(r)
     }
 
+    /// Whether a batch was appended since the last successful sync: then
+    /// [`sync`](Wal::sync) calls `fdatasync`, else it does nothing.
+    pub(crate) fn has_unsynced(&self) -> bool {
+        self.dirty
+    }
+
     /// The options the WAL was opened with.
     pub(crate) fn options(&self) -> &WalOptions {
         &self.opts

@@ -24,6 +24,8 @@
 //!   leave (lost entries, lost or torn unsynced data);
 //! - [`kill_loop`]: the kill -9 loop of the real-crash tests (the test
 //!   binary re-run as a child, its acknowledgements, SIGKILL, hang guard);
+//! - [`hold`]: a WAL file sink whose next write or sync a test can hold
+//!   until it releases it, logging every call (group-commit tests);
 //! - [`faulty`]: a `Write` wrapper that fails with EIO or ENOSPC at the N-th
 //!   write, flush or sync;
 //! - [`workload`]: workloads run by real writers over a simulated file,
@@ -53,6 +55,7 @@ pub mod bench;
 pub mod decode_props;
 pub mod encoding;
 pub mod faulty;
+pub mod hold;
 pub mod interleaved;
 pub mod interop;
 pub mod judge;

@@ -260,6 +260,21 @@ impl SimDir {
             .wrap_files(move |number, file| wrap.wrap(number, file))
     }
 
+    /// [`attach`](SimDir::attach), with each recording sink wrapped once
+    /// more by `outer` (given the file number): a sink that holds a call
+    /// ([`hold`](crate::hold)) stops it before it is recorded, so a test
+    /// can order a group commit's steps deterministically.
+    pub fn attach_with(
+        &self,
+        opts: WalOptions,
+        outer: impl Fn(u64, Box<dyn WalSink>) -> Box<dyn WalSink> + Send + Sync + 'static,
+    ) -> WalOptions {
+        let observe = self.clone();
+        let wrap = self.clone();
+        opts.observe_dir(move |op| observe.on_dir_op(op))
+            .wrap_files(move |number, file| outer(number, wrap.wrap(number, file)))
+    }
+
     fn on_dir_op(&self, op: DirOp) -> io::Result<()> {
         let mut r = self.lock();
         let step = match op {
