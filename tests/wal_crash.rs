@@ -21,10 +21,12 @@
 //! The workload covers the first open (create of 000001.log), appends with
 //! and without syncs, rotations (seal, create, predecessor, directory
 //! fsync), close, a reopen of a closed WAL, a process crash with unsynced
-//! batches and the reopen after it (cut, seal, new file). Purge and
-//! recycling are not implemented yet: the model refuses directory
-//! operations it does not know (the extension point is in
-//! `testkit/src/simdir.rs`, `on_dir_op`).
+//! batches and the reopen after it (cut, seal, new file). The purge
+//! workload (`wal_crash_every_step_purge_recycle_*`) adds purges (marker,
+//! unlinks, a directory fsync after each), recycling (rename of a free
+//! file, reuse) and preallocation. The model refuses directory operations
+//! it does not know (the extension point is in `testkit/src/simdir.rs`,
+//! `on_dir_op`).
 //!
 //! `wal_crash_every_step_quick` runs in `cargo test` (a bounded, seeded
 //! selection of states per step); `wal_crash_every_step_full` is the larger
