@@ -583,7 +583,7 @@ impl Decoder {
                 let current = self.is_current(
                     Some(record_type),
                     log_bytes.as_ref().map_or(&[][..], |b| &b[..]),
-                );
+                ) || self.restores_as_current(self.pos);
                 self.on_broken(here, reason, current, declared_end, declared_end)
             }
             Parsed::Truncated {
@@ -624,6 +624,45 @@ impl Decoder {
             Some(_) => false,
             None => true,
         }
+    }
+
+    /// Whether the damaged header at `pos` of a recyclable log, which does
+    /// not read as the current use's (a type without a log number, or
+    /// another log number), checksums as a record of the current use once
+    /// its type byte is one a recyclable writer writes and its log number
+    /// the current one: then it is this log's record with one damaged
+    /// field (a flipped bit in its type or log number), not the previous
+    /// use's bytes, and it must not be taken for them (a checksum that
+    /// matches is the evidence). The checksums are taken from the block's
+    /// scan budget; without budget left the header stays unexplained.
+    fn restores_as_current(&mut self, pos: usize) -> bool {
+        const WRITTEN: [RecordType; 7] = [
+            RecordType::RecyclableFull,
+            RecordType::RecyclableFirst,
+            RecordType::RecyclableMiddle,
+            RecordType::RecyclableLast,
+            RecordType::RecyclableTimestampSize,
+            RecordType::RecyclablePredecessorWalInfo,
+            RecordType::WalRecyclableMarker,
+        ];
+        let (Format::Recyclable, Some(n)) = (self.format, self.log_number) else {
+            return false;
+        };
+        let Some(h) = self.block.get(pos..pos + RECYCLABLE_HEADER_SIZE) else {
+            return false;
+        };
+        let stored = unmask_crc(u32::from_le_bytes([h[0], h[1], h[2], h[3]]));
+        let start = pos + RECYCLABLE_HEADER_SIZE;
+        let end = start + usize::from(u16::from_le_bytes([h[4], h[5]]));
+        if end > self.block.len().min(BLOCK_SIZE)
+            || !self.scan_budget.spend_strong(WRITTEN.len() * (end - start))
+        {
+            return false;
+        }
+        let payload = &self.block[start..end];
+        WRITTEN
+            .iter()
+            .any(|&t| crate::crc::append(crc_seed(t, Some(n)), payload) == stored)
     }
 
     fn on_record(&mut self, here: u64, header: Header, payload: Range<usize>) {

@@ -319,6 +319,18 @@ pub(crate) struct ScanBudget {
 }
 
 impl ScanBudget {
+    /// Takes `work` checksummed bytes from the strong candidates' share;
+    /// `false` (and nothing taken) when less than that is left.
+    pub(crate) fn spend_strong(&mut self, work: usize) -> bool {
+        match self.strong.checked_sub(work) {
+            Some(left) => {
+                self.strong = left;
+                true
+            }
+            None => false,
+        }
+    }
+
     /// A block's budget: 128 blocks' worth of checksummed bytes for strong
     /// candidates, 16 for weak ones. A damaged block of random bytes
     /// followed by zeros (a torn write of random data) uses up to a quarter

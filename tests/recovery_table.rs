@@ -432,6 +432,42 @@ fn r7_zeroed_start_of_a_recycled_file_with_current_fragments_after_is_damage() {
     assert!(runs[0].dropped[0].range.end > 46_492);
 }
 
+#[test]
+fn r8_one_flipped_bit_in_the_last_records_type_or_log_number_is_damage_not_previous_use() {
+    // Regression (found by the corruption property): a flip that made the
+    // last record's type a non-recyclable one, or its log number another,
+    // read as the file's previous use (R7): absolute recovered one record
+    // less without an error. The record's checksum matches once the field
+    // is restored, which proves it is this log's record, damaged (R8).
+    let recs = vec![noise(1, 300), noise(2, 70_000), noise(3, 41)];
+    let (pristine, offsets) = write_with(WriterOptions::new().recyclable(3), &recs);
+    let last = *offsets.last().unwrap() as usize;
+    for byte in 6..11 {
+        for bit in 0..8 {
+            let mut log = pristine.clone();
+            log[last + byte] ^= 1 << bit;
+            let runs = check(
+                &log,
+                &recs,
+                [
+                    Ok(2, TailDropped),
+                    Err(2),
+                    Ok(2, TailDropped),
+                    Ok(2, TailDropped),
+                ],
+                BOTH,
+            );
+            let d = &runs[0].dropped[0];
+            assert_eq!(d.range.start, last as u64, "byte {byte} bit {bit}");
+            assert!(
+                runs[0].benign.is_empty(),
+                "byte {byte} bit {bit}: {:?}",
+                runs[0].benign
+            );
+        }
+    }
+}
+
 // ----------------------------------------------------------------- R10
 
 #[test]
