@@ -29,10 +29,11 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 mod crc;
 
 /// Input sizes measured.
-const SIZES: [(usize, &str); 12] = [
+const SIZES: [(usize, &str); 13] = [
     (100, "100B"),
     (192, "192B"),
     (256, "256B"),
+    (320, "320B"),
     (384, "384B"),
     (512, "512B"),
     (768, "768B"),
