@@ -49,8 +49,9 @@
 //! assert!(strict.records().any(|r| r.is_err()));
 //! # Ok::<(), blocklog::Error>(())
 //! ```
-// One `unsafe` call in the crate: the SSE 4.2 checksum routine for short
-// inputs (src/crc.rs), after runtime detection; everything else is safe.
+// One `unsafe` call in the crate: the SSE 4.2 + PCLMULQDQ checksum routine
+// for short and medium inputs (src/crc.rs), after runtime detection;
+// everything else is safe.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
