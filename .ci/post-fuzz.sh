@@ -10,7 +10,7 @@ FUZZ_SECONDS="${FUZZ_SECONDS:-45}"
 echo "--- crash simulation, larger run (reuses the test build)"
 cargo test -p blocklog --test crash_sim -- --ignored --nocapture crash_points_full
 echo "--- WAL directory crash simulation, larger run (24 seeds, every state of every step)"
-cargo test -p blocklog --test wal_crash -- --ignored --nocapture wal_crash_every_step_full
+cargo test -p blocklog --test wal_crash -- --ignored --nocapture --exact wal_crash_every_step_full
 echo "--- WAL directory crash simulation with purge, recycling, preallocation (12 seeds)"
 cargo test -p blocklog --test wal_crash -- --ignored --nocapture wal_crash_every_step_purge_recycle_full
 echo "--- SharedWal (group commit) directory crash simulation, larger run (12 seeds, every state of every step)"
