@@ -1122,32 +1122,7 @@ mod tests {
         (w.into_inner().unwrap(), offsets)
     }
 
-    #[test]
-    fn direct_writes_match_staged_writes() {
-        let mut records = Vec::new();
-        for (i, &n) in sizes().iter().enumerate() {
-            for j in 0..3 {
-                records.push(vec![(i * 7 + j) as u8; n + j]);
-            }
-        }
-        for recyclable in [false, true] {
-            let base = || {
-                let o = WriterOptions::new();
-                if recyclable {
-                    o.recyclable(9)
-                } else {
-                    o
-                }
-            };
-            // A buffer larger than the log stages everything: the reference.
-            let reference = log_with(base().buffer_size(usize::MAX), &records);
-            for buffer in [0, 1, 100, 64 << 10, 1 << 20] {
-                let got = log_with(base().buffer_size(buffer), &records);
-                assert_eq!(got, reference, "buffer {buffer} recyclable {recyclable}");
-            }
-        }
-    }
-
+    /// Three records of each of [`sizes`], of different bytes.
     fn records_of_every_size() -> Vec<Vec<u8>> {
         let mut records = Vec::new();
         for (i, &n) in sizes().iter().enumerate() {
@@ -1158,18 +1133,35 @@ mod tests {
         records
     }
 
+    /// Default options, recyclable (log number 9) or legacy.
+    fn base(recyclable: bool) -> WriterOptions {
+        let o = WriterOptions::new();
+        if recyclable {
+            o.recyclable(9)
+        } else {
+            o
+        }
+    }
+
+    #[test]
+    fn direct_writes_match_staged_writes() {
+        let records = records_of_every_size();
+        for recyclable in [false, true] {
+            let base = || base(recyclable);
+            // A buffer larger than the log stages everything: the reference.
+            let reference = log_with(base().buffer_size(usize::MAX), &records);
+            for buffer in [0, 1, 100, 64 << 10, 1 << 20] {
+                let got = log_with(base().buffer_size(buffer), &records);
+                assert_eq!(got, reference, "buffer {buffer} recyclable {recyclable}");
+            }
+        }
+    }
+
     #[test]
     fn in_memory_writes_match_staged_writes_also_after_a_prefix_and_a_flush() {
         let records = records_of_every_size();
         for recyclable in [false, true] {
-            let base = || {
-                let o = WriterOptions::new();
-                if recyclable {
-                    o.recyclable(9)
-                } else {
-                    o
-                }
-            };
+            let base = || base(recyclable);
             let (reference, offsets) = log_with(base(), &records);
             // From nothing, in one buffer.
             let mut w = base().build_in_memory(Vec::new());

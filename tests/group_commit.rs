@@ -974,6 +974,16 @@ fn queue(wal: &SharedWal, batch: Batch, durable: bool, n: usize) -> Joined {
     h
 }
 
+/// A `SharedWal` in a fresh directory whose files go through a [`Hold`]
+/// (a test can hold their next write or sync), with `commit`.
+fn held_wal(commit: CommitOptions) -> (tempfile::TempDir, Hold, SharedWal) {
+    let dir = tempfile::tempdir().unwrap();
+    let hold = Hold::new();
+    let opts = WalOptions::new().wrap_files(hold.wrap_files());
+    let wal = SharedWal::open(dir.path(), opts, commit).unwrap();
+    (dir, hold, wal)
+}
+
 // Gathering (docs/wal.md, "Group commit", step 3): A's group is held in
 // its write(2); B and C queue meanwhile; once the write returns, the leader
 // takes B and C, writes them, and makes the ONE fdatasync that covers all
@@ -982,10 +992,7 @@ fn queue(wal: &SharedWal, batch: Batch, durable: bool, n: usize) -> Joined {
 // `lead`: B and C then form a second group with a second sync.)
 #[test]
 fn the_leader_gathers_what_queued_during_its_write_into_its_one_sync() {
-    let dir = tempfile::tempdir().unwrap();
-    let hold = Hold::new();
-    let opts = WalOptions::new().wrap_files(hold.wrap_files());
-    let wal = SharedWal::open(dir.path(), opts, CommitOptions::new()).unwrap();
+    let (dir, hold, wal) = held_wal(CommitOptions::new());
     let before = wal.stats();
     let from = hold.events().len();
     hold.hold_next(HeldCall::Write);
@@ -1041,11 +1048,7 @@ fn the_leader_gathers_what_queued_during_its_write_into_its_one_sync() {
 // gathering loop: durable_seq is then 4 when D returns.)
 #[test]
 fn a_plain_append_gathered_into_a_syncing_group_is_durable_only_once_the_sync_returned() {
-    let dir = tempfile::tempdir().unwrap();
-    let hold = Hold::new();
-    let opts = WalOptions::new().wrap_files(hold.wrap_files());
-    let commit = CommitOptions::new().policy(SyncPolicy::Never);
-    let wal = SharedWal::open(dir.path(), opts, commit).unwrap();
+    let (dir, hold, wal) = held_wal(CommitOptions::new().policy(SyncPolicy::Never));
     let from = hold.events().len();
     hold.hold_next(HeldCall::Write);
     hold.hold_next(HeldCall::Sync);
@@ -1094,11 +1097,7 @@ fn a_plain_append_gathered_into_a_syncing_group_is_durable_only_once_the_sync_re
 // byte check: L and C are then gathered into A's sync.)
 #[test]
 fn a_large_batch_queued_during_the_held_write_is_not_gathered_past_the_byte_cap() {
-    let dir = tempfile::tempdir().unwrap();
-    let hold = Hold::new();
-    let opts = WalOptions::new().wrap_files(hold.wrap_files());
-    let commit = CommitOptions::new().max_group_bytes(2100);
-    let wal = SharedWal::open(dir.path(), opts, commit).unwrap();
+    let (dir, hold, wal) = held_wal(CommitOptions::new().max_group_bytes(2100));
     let before = wal.stats();
     let from = hold.events().len();
     hold.hold_next(HeldCall::Write);
@@ -1149,11 +1148,7 @@ fn a_large_batch_queued_during_the_held_write_is_not_gathered_past_the_byte_cap(
 // when nothing was written since the last one"), and counts none.
 #[test]
 fn a_sync_with_nothing_new_makes_no_fdatasync_and_counts_none() {
-    let dir = tempfile::tempdir().unwrap();
-    let hold = Hold::new();
-    let opts = WalOptions::new().wrap_files(hold.wrap_files());
-    let commit = CommitOptions::new().policy(SyncPolicy::Never);
-    let wal = SharedWal::open(dir.path(), opts, commit).unwrap();
+    let (_dir, hold, wal) = held_wal(CommitOptions::new().policy(SyncPolicy::Never));
     let (s0, f0) = (wal.stats().syncs, hold.syncs());
     wal.append(&one(10, 1)).unwrap();
     assert_eq!(wal.sync().unwrap(), 1);

@@ -1225,6 +1225,14 @@ fn open_shared(
     .expect("workload: share")
 }
 
+impl Driver<'_> {
+    /// Opens the WAL again after a close or a crash ([`open_shared`]).
+    fn reopen(&mut self, dir: &Path, policy: SyncPolicy) {
+        let wal = open_shared(dir, self.sim, &self.hold, &mut self.model, policy);
+        self.wal = Some(wal);
+    }
+}
+
 /// A process crash in a round (`kill`: bytes of the next write that reach
 /// the file; `usize::MAX`: that write whole, then the sync fails): every
 /// member gets `OutcomeUnknown`, nothing is acknowledged, then the reopen
@@ -1295,13 +1303,7 @@ fn record_shared(dir: &Path, seed: u64) -> (SimDir, Model) {
 
     // Bytes: written at once, synced by the group crossing 1500 bytes, by
     // durable appends, sync, wait_durable and purge.
-    d.wal = Some(open_shared(
-        dir,
-        &sim,
-        &hold,
-        &mut d.model,
-        SyncPolicy::Bytes(1500),
-    ));
+    d.reopen(dir, SyncPolicy::Bytes(1500));
     for _ in 0..d.rng.range(6, 9) {
         match d.rng.below(5) {
             0 => {
@@ -1341,36 +1343,18 @@ fn record_shared(dir: &Path, seed: u64) -> (SimDir, Model) {
     crash_round(&mut d, dir, usize::MAX, reqs);
 
     // Always again: a write torn by a dying process; a sync failing.
-    d.wal = Some(open_shared(
-        dir,
-        &sim,
-        &hold,
-        &mut d.model,
-        SyncPolicy::Always,
-    ));
+    d.reopen(dir, SyncPolicy::Always);
     let k = d.rng.range(2, 3);
     d.always_round(k);
     let kill = d.rng.range(1, 600);
     let reqs = (0..3).map(|_| (d.batch(), false)).collect();
     crash_round(&mut d, dir, kill, reqs);
-    d.wal = Some(open_shared(
-        dir,
-        &sim,
-        &hold,
-        &mut d.model,
-        SyncPolicy::Always,
-    ));
+    d.reopen(dir, SyncPolicy::Always);
     let k = d.rng.range(1, 2);
     d.always_round(k);
     let reqs = vec![(d.small(), false)];
     crash_round(&mut d, dir, usize::MAX, reqs);
-    d.wal = Some(open_shared(
-        dir,
-        &sim,
-        &hold,
-        &mut d.model,
-        SyncPolicy::Always,
-    ));
+    d.reopen(dir, SyncPolicy::Always);
     for _ in 0..d.rng.range(2, 3) {
         let k = d.rng.range(1, 4);
         d.always_round(k);

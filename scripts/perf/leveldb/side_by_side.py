@@ -14,31 +14,22 @@ ranges over the rounds are printed. A ratio above 1: blocklog is faster.
 Nothing is downloaded or built here.
 """
 import os
-import re
 import statistics
 import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import criterion_out  # noqa: E402
+
 SIZES = [(100, "100B"), (1024, "1KiB"), (32 * 1024, "32KiB"), (1 << 20, "1MiB")]
-UNIT = {"ns": 1e-9, "µs": 1e-6, "us": 1e-6, "ms": 1e-3, "s": 1.0}
 ROWS = "crc32c|memcpy|bytes-slice|legacy-mem|legacy-inmem|legacy-bytes|legacy-bytes-ref"
 
 
 def bench(binary, target):
     filt = f"^(read|write)-(100B|1KiB|32KiB|1MiB)/({ROWS})$"
-    args = [binary, "--bench", filt, "--warm-up-time", "0.3", "--measurement-time", "1", "--noplot"]
-    env = dict(os.environ, CARGO_TARGET_DIR=target)
-    out = subprocess.run(args, capture_output=True, text=True, env=env, check=True).stdout
-    res, name = {}, None
-    for line in out.splitlines():
-        m = re.match(r"^(\S+/\S+)(\s+time:.*)?$", line.strip())
-        if m and not line.startswith(" "):
-            name = m.group(1)
-        t = re.search(r"time:\s+\[\S+ \S+ (\S+) (\S+) \S+ \S+\]", line)
-        if t and name:
-            res[name] = float(t.group(1)) * UNIT[t.group(2)]
-    return res
+    res = criterion_out.run(binary, target, filt, ["--warm-up-time", "0.3", "--measurement-time", "1"])
+    return {name: r["time"] for name, r in res.items() if "time" in r}
 
 
 def harness(binary):
