@@ -909,8 +909,13 @@ impl Shared {
         self.idle.notify_all();
         g.returning = group.members.len();
         turn.finished = true;
-        wake(&g, group.members.iter().map(|(t, _)| t));
+        // Woken once the lock is released (a woken thread's first step is
+        // to take it): the next leader first, then the members.
+        let next = queued_to_wake(&g);
         drop(g);
+        for t in next.iter().chain(group.members.iter().map(|(t, _)| t)) {
+            t.unpark();
+        }
         resume(run(callbacks, |_| outcome.clone()));
     }
 
@@ -1015,12 +1020,18 @@ fn wake<'a>(g: &State, members: impl Iterator<Item = &'a Thread>) {
     for t in members {
         t.unpark();
     }
+    for t in queued_to_wake(g) {
+        t.unpark();
+    }
+}
+
+/// The queued threads a turn's end wakes: every one if the WAL is
+/// poisoned, else the front of the queue (the next leader).
+fn queued_to_wake(g: &State) -> Vec<Thread> {
     if g.poisoned.is_some() {
-        for r in &g.pending {
-            r.thread.unpark();
-        }
-    } else if let Some(front) = g.pending.front() {
-        front.thread.unpark();
+        g.pending.iter().map(|r| r.thread.clone()).collect()
+    } else {
+        g.pending.front().map(|r| r.thread.clone()).into_iter().collect()
     }
 }
 
