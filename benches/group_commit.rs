@@ -11,21 +11,25 @@
 //! - with `--bench`, an interleaved table: rounds that each run every
 //!   configuration once (a fixed number of appends), so neighbours on this
 //!   shared machine slow all of them alike; it prints the medians over the
-//!   rounds of appends/s, the ratio to one thread and to the raw loop, and
-//!   p50/p99 append latency with the raw loop's median fsync latency, and
-//!   writes them to `$CARGO_TARGET_DIR/criterion/group-commit.md`.
+//!   rounds of appends/s, the ratio to one thread and to the raw loop,
+//!   p50/p99 append latency with the raw loop's median fsync latency, the
+//!   appends per sync, and the median of the row's own `fdatasync` calls
+//!   (each WAL file wrapped in a sink that times them), and writes them to
+//!   `$CARGO_TARGET_DIR/criterion/group-commit.md`.
 //!
 //! Run: `cargo bench --bench group_commit` (or `scripts/bench.sh group`).
 
 use std::fs::File;
-use std::io::{Seek, SeekFrom, Write};
+use std::io::{self, Seek, SeekFrom, Write};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use blocklog::wal::{Batch, CommitOptions, SharedWal, WalOptions};
+use blocklog::SyncData;
 use blocklog_testkit::bench::criterion_dir;
-use blocklog_testkit::interleaved::{table, Rounds};
+use blocklog_testkit::interleaved::{percentile, table, Rounds};
 use blocklog_testkit::rng::Rng;
 use blocklog_testkit::timed_threads::{self, Run};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
@@ -75,8 +79,11 @@ const PREALLOC: u64 = 4 << 20;
 /// to a fresh WAL (preallocated to `prealloc` bytes, 0: not); returns the
 /// elapsed time (first append to last return) and every append's latency.
 fn group(dir: &Path, threads: usize, per_thread: u64, prealloc: u64) -> Run {
-    let opts = WalOptions::new().preallocate(prealloc);
+    let opts = WalOptions::new()
+        .preallocate(prealloc)
+        .wrap_files(|_, f| Box::new(Timed(f)));
     let wal = SharedWal::open(dir, opts, CommitOptions::new()).unwrap();
+    lock(&SYNC_TIMES).clear(); // the open's syncs
     let run = timed_threads::run(threads, per_thread, |_| {
         let wal = wal.clone();
         let mut batch = Batch::new();
@@ -89,8 +96,43 @@ fn group(dir: &Path, threads: usize, per_thread: u64, prealloc: u64) -> Run {
     let stats = wal.stats();
     SYNCS.fetch_add(stats.syncs, Ordering::Relaxed);
     APPENDS.fetch_add(stats.appends, Ordering::Relaxed);
+    let synced = std::mem::take(&mut *lock(&SYNC_TIMES));
+    lock(&RUN_SYNC_TIMES).extend(synced);
     wal.close().unwrap();
     run
+}
+
+/// The duration of every `fdatasync` of a WAL file since the WAL of the
+/// current `group` run opened.
+static SYNC_TIMES: Mutex<Vec<Duration>> = Mutex::new(Vec::new());
+/// Those of the appends of the `group` runs since the last reset (for the
+/// interleaved table's median fdatasync column).
+static RUN_SYNC_TIMES: Mutex<Vec<Duration>> = Mutex::new(Vec::new());
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// A WAL file that times its `fdatasync` calls into [`SYNC_TIMES`].
+#[derive(Debug)]
+struct Timed(File);
+
+impl Write for Timed {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()
+    }
+}
+
+impl SyncData for Timed {
+    fn sync_data(&mut self) -> io::Result<()> {
+        let t = Instant::now();
+        let r = self.0.sync_data();
+        lock(&SYNC_TIMES).push(t.elapsed());
+        r
+    }
 }
 
 /// Syncs and appends of the `group` runs since the last reset (for the
@@ -136,6 +178,7 @@ fn interleaved() {
         .unwrap_or(7usize);
     SYNCS.store(0, Ordering::Relaxed);
     APPENDS.store(0, Ordering::Relaxed);
+    lock(&RUN_SYNC_TIMES).clear();
     // Appends per configuration and round: enough groups for stable
     // percentiles at 64 threads, short enough for the 1-thread rows.
     let total = |threads: usize| -> u64 { (threads as u64 * 60).max(1500) };
@@ -151,6 +194,7 @@ fn interleaved() {
         )
         .collect();
     let mut per_sync = vec![(0u64, 0u64); configs.len()];
+    let mut sync_times: Vec<Vec<Duration>> = vec![Vec::new(); configs.len()];
     let m = Rounds::measure(rounds, configs.len(), |k| {
         let dir = tempfile::tempdir().unwrap();
         let run = match configs[k] {
@@ -163,6 +207,7 @@ fn interleaved() {
         };
         per_sync[k].0 += APPENDS.swap(0, Ordering::Relaxed);
         per_sync[k].1 += SYNCS.swap(0, Ordering::Relaxed);
+        sync_times[k].extend(std::mem::take(&mut *lock(&RUN_SYNC_TIMES)));
         run
     });
     // Ratios are taken within each round, then the median over the rounds.
@@ -178,6 +223,15 @@ fn interleaved() {
     // The 1-thread WAL row of the same preallocation: the "vs 1 thread"
     // base; the raw loop of the same kind of file: the "vs raw" base.
     let one = |pre: bool| 2 + usize::from(pre);
+    // The median of the row's own fdatasync calls (pooled over the
+    // rounds): what a group waits for at that thread count.
+    let sync_median: Vec<Option<Duration>> = sync_times
+        .iter_mut()
+        .map(|v| {
+            v.sort_unstable();
+            (!v.is_empty()).then(|| percentile(v, 0.5))
+        })
+        .collect();
     let rows: Vec<Vec<String>> = configs
         .iter()
         .enumerate()
@@ -207,6 +261,14 @@ fn interleaved() {
                     (_, 0) => String::new(),
                     (a, s) => format!("{:.1}", a as f64 / s as f64),
                 },
+                match sync_median[k] {
+                    Some(d) => format!("{:.1}", d.as_secs_f64() * 1e6),
+                    None => String::new(),
+                },
+                match sync_median[k] {
+                    Some(d) => format!("{:.2}", p99.as_secs_f64() / d.as_secs_f64()),
+                    None => String::new(),
+                },
             ]
         })
         .collect();
@@ -220,6 +282,8 @@ fn interleaved() {
             "p99 µs",
             "p99 / raw p50",
             "appends per sync",
+            "median fdatasync µs",
+            "p99 / median fdatasync",
         ],
         &rows,
     ));

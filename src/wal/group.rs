@@ -1031,7 +1031,11 @@ fn queued_to_wake(g: &State) -> Vec<Thread> {
     if g.poisoned.is_some() {
         g.pending.iter().map(|r| r.thread.clone()).collect()
     } else {
-        g.pending.front().map(|r| r.thread.clone()).into_iter().collect()
+        g.pending
+            .front()
+            .map(|r| r.thread.clone())
+            .into_iter()
+            .collect()
     }
 }
 
