@@ -15,7 +15,9 @@
 //!   p50/p99 append latency with the raw loop's median fsync latency, the
 //!   appends per sync, and the median of the row's own `fdatasync` calls
 //!   (each WAL file wrapped in a sink that times them), and writes them to
-//!   `$CARGO_TARGET_DIR/criterion/group-commit.md`.
+//!   `$CARGO_TARGET_DIR/criterion/group-commit.md`; then a second one for
+//!   threads that sleep between appends (300 µs or 1 ms: not a closed
+//!   loop), `group-commit-think.md`.
 //!
 //! Run: `cargo bench --bench group_commit` (or `scripts/bench.sh group`).
 
@@ -79,12 +81,24 @@ const PREALLOC: u64 = 4 << 20;
 /// to a fresh WAL (preallocated to `prealloc` bytes, 0: not); returns the
 /// elapsed time (first append to last return) and every append's latency.
 fn group(dir: &Path, threads: usize, per_thread: u64, prealloc: u64) -> Run {
+    group_thinking(dir, threads, per_thread, prealloc, Duration::ZERO)
+}
+
+/// [`group`], each thread sleeping `think` between its appends (not
+/// timed): threads that do other work between appends.
+fn group_thinking(
+    dir: &Path,
+    threads: usize,
+    per_thread: u64,
+    prealloc: u64,
+    think: Duration,
+) -> Run {
     let opts = WalOptions::new()
         .preallocate(prealloc)
         .wrap_files(|_, f| Box::new(Timed(f)));
     let wal = SharedWal::open(dir, opts, CommitOptions::new()).unwrap();
     lock(&SYNC_TIMES).clear(); // the open's syncs
-    let run = timed_threads::run(threads, per_thread, |_| {
+    let run = timed_threads::run_thinking(threads, per_thread, think, |_| {
         let wal = wal.clone();
         let mut batch = Batch::new();
         batch.put(&record()).unwrap();
@@ -294,10 +308,85 @@ fn interleaved() {
     }
 }
 
+/// The think-time table: the raw loop and `SharedWal` rows whose threads
+/// sleep between appends (300 µs or 1 ms), interleaved in rounds as above;
+/// the latency against the raw loop's, and appends per sync. It shows
+/// what waiting for the previous group's members would cost when they are
+/// not coming back at once (`docs/performance.md`, "Group commit").
+fn thinking() {
+    let rounds = std::env::var("GROUP_COMMIT_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(7usize);
+    // (threads, think in µs); (1, 0) is the raw loop.
+    let configs: [(usize, u64); 5] = [(1, 0), (4, 300), (16, 300), (4, 1000), (16, 1000)];
+    let total = 800u64;
+    let mut per_sync = vec![(0u64, 0u64); configs.len()];
+    SYNCS.store(0, Ordering::Relaxed);
+    APPENDS.store(0, Ordering::Relaxed);
+    let m = Rounds::measure(rounds, configs.len(), |k| {
+        let dir = tempfile::tempdir().unwrap();
+        let run = match configs[k] {
+            (1, 0) => raw_loop(dir.path(), total, false),
+            (t, think) => {
+                let think = Duration::from_micros(think);
+                group_thinking(dir.path(), t, total / t as u64, 0, think)
+            }
+        };
+        per_sync[k].0 += APPENDS.swap(0, Ordering::Relaxed);
+        per_sync[k].1 += SYNCS.swap(0, Ordering::Relaxed);
+        lock(&RUN_SYNC_TIMES).clear();
+        (total, run)
+    });
+    let raw = m.latency(0, 0.5).as_secs_f64();
+    let rows: Vec<Vec<String>> = configs
+        .iter()
+        .enumerate()
+        .map(|(k, &(t, think))| {
+            let (p50, p99) = (m.latency(k, 0.5), m.latency(k, 0.99));
+            vec![
+                match (t, think) {
+                    (1, 0) => "raw write + fdatasync, growing file (1 thread)".to_string(),
+                    (t, think) => format!("SharedWal, {t} threads, {think} µs between appends"),
+                },
+                format!("{:.1}", p50.as_secs_f64() * 1e6),
+                format!("{:.1}", p99.as_secs_f64() * 1e6),
+                format!("{:.2}", p50.as_secs_f64() / raw),
+                format!("{:.2}", p99.as_secs_f64() / raw),
+                match per_sync[k] {
+                    (_, 0) => String::new(),
+                    (a, s) => format!("{:.1}", a as f64 / s as f64),
+                },
+            ]
+        })
+        .collect();
+    let mut out = format!(
+        "Think time: {rounds} rounds, each running every row once ({total} appends a row); \
+         latencies over all rounds.\n\n"
+    );
+    out.push_str(&table(
+        &[
+            "row",
+            "p50 µs",
+            "p99 µs",
+            "p50 / raw p50",
+            "p99 / raw p50",
+            "appends per sync",
+        ],
+        &rows,
+    ));
+    println!("\n{out}");
+    let dir = criterion_dir();
+    if std::fs::create_dir_all(&dir).is_ok() {
+        let _ = std::fs::write(dir.join("group-commit-think.md"), out);
+    }
+}
+
 fn benches(c: &mut Criterion) {
     criterion_part(c);
     if std::env::args().any(|a| a == "--bench") {
         interleaved();
+        thinking();
     }
 }
 

@@ -22,6 +22,17 @@ where
     M: Fn(usize) -> B,
     B: FnMut(u64) + Send + 'static,
 {
+    run_thinking(threads, per_thread, Duration::ZERO, make)
+}
+
+/// [`run`], each thread sleeping `think` after each call (not timed): a
+/// load whose threads do other work between appends, instead of a closed
+/// loop.
+pub fn run_thinking<M, B>(threads: usize, per_thread: u64, think: Duration, make: M) -> Run
+where
+    M: Fn(usize) -> B,
+    B: FnMut(u64) + Send + 'static,
+{
     let barrier = Arc::new(Barrier::new(threads + 1));
     let handles: Vec<_> = (0..threads)
         .map(|t| {
@@ -34,6 +45,9 @@ where
                     let s = Instant::now();
                     body(i);
                     lat.push(s.elapsed());
+                    if !think.is_zero() {
+                        thread::sleep(think);
+                    }
                 }
                 lat
             })
@@ -65,5 +79,17 @@ mod tests {
         });
         assert_eq!(lat.len(), 15);
         assert_eq!(calls.load(Ordering::Relaxed), 5 * (1 + 2 + 3));
+    }
+
+    #[test]
+    fn the_think_time_is_not_in_the_latencies() {
+        let think = Duration::from_millis(200);
+        let (elapsed, lat) = run_thinking(2, 2, think, |_| |_| {});
+        assert_eq!(lat.len(), 4);
+        // Each thread slept twice after the common start (which the run's
+        // clock may read a little after the threads start).
+        assert!(elapsed >= think, "{elapsed:?}");
+        // An empty call: timed with the sleep, each would take 200 ms.
+        assert!(lat.iter().all(|l| *l < think), "{lat:?}");
     }
 }
