@@ -62,6 +62,42 @@ fn zero_tail_spanning_blocks_is_benign() {
     }
 }
 
+/// Found by fuzzing (`corrupt_roundtrip`, a bug in the property, not the
+/// reader; saved as `fuzz/regressions/corrupt_roundtrip/cut-inside-a-zero-header-byte`):
+/// a log cut one byte into its first header, where that byte (the
+/// checksum's lowest) is zero, is a zero-filled tail (R2), which absolute
+/// accepts; the property expected an error for every cut off a record
+/// boundary. A cut whose header bytes are not all zero is still refused.
+#[test]
+fn a_cut_inside_a_header_whose_bytes_are_zero_is_a_zero_filled_tail() {
+    let mut found = None;
+    for i in 0u32..10_000 {
+        let mut w = Writer::new(Vec::new());
+        w.add_record(format!("record {i}").as_bytes()).unwrap();
+        let log = w.into_inner().unwrap();
+        if log[0] == 0 && log[1] != 0 {
+            found = Some(log);
+            break;
+        }
+    }
+    let log = found.expect("a record whose checksum starts with a zero byte");
+    let zero_cut = &log[..1];
+    for mode in RecoveryMode::ALL {
+        let out = read(zero_cut, ReaderOptions::new().mode(mode));
+        assert!(out.error.is_none(), "{mode}: {:?}", out.error);
+        assert!(out.returned().is_empty(), "{mode}");
+    }
+    let torn = &log[..2]; // a zero byte, then a non-zero one: a torn header
+    let out = read(torn, ReaderOptions::new().mode(RecoveryMode::Absolute));
+    assert!(out.error.is_some(), "absolute accepted a torn header");
+    let out = read(torn, ReaderOptions::new().mode(RecoveryMode::TolerateTail));
+    assert!(
+        out.error.is_none() && out.returned().is_empty(),
+        "{:?}",
+        out.error
+    );
+}
+
 /// Found by crash simulation: a recycled file whose first write was lost
 /// (zeros, then the previous use's bytes) was read as a legacy log because
 /// no current record had been seen, and its previous use was reported as
