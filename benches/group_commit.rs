@@ -185,13 +185,8 @@ fn criterion_part(c: &mut Criterion) {
 
 /// The interleaved table (see the module docs).
 fn interleaved() {
-    // `GROUP_COMMIT_ROUNDS` overrides the number of rounds.
-    let rounds = std::env::var("GROUP_COMMIT_ROUNDS")
-        .ok()
-        .and_then(|r| r.parse().ok())
-        .unwrap_or(7usize);
-    SYNCS.store(0, Ordering::Relaxed);
-    APPENDS.store(0, Ordering::Relaxed);
+    let rounds = rounds();
+    take_counts(); // what the criterion part counted
     lock(&RUN_SYNC_TIMES).clear();
     // Appends per configuration and round: enough groups for stable
     // percentiles at 64 threads, short enough for the 1-thread rows.
@@ -219,8 +214,9 @@ fn interleaved() {
                 (per * t as u64, group(dir.path(), t, per, pre))
             }
         };
-        per_sync[k].0 += APPENDS.swap(0, Ordering::Relaxed);
-        per_sync[k].1 += SYNCS.swap(0, Ordering::Relaxed);
+        let (a, s) = take_counts();
+        per_sync[k].0 += a;
+        per_sync[k].1 += s;
         sync_times[k].extend(std::mem::take(&mut *lock(&RUN_SYNC_TIMES)));
         run
     });
@@ -271,10 +267,7 @@ fn interleaved() {
                 format!("{:.1}", p50.as_secs_f64() * 1e6),
                 format!("{:.1}", p99.as_secs_f64() * 1e6),
                 format!("{:.2}", p99.as_secs_f64() / raw_p50(cfg.1).as_secs_f64()),
-                match per_sync[k] {
-                    (_, 0) => String::new(),
-                    (a, s) => format!("{:.1}", a as f64 / s as f64),
-                },
+                per_sync_cell(per_sync[k]),
                 match sync_median[k] {
                     Some(d) => format!("{:.1}", d.as_secs_f64() * 1e6),
                     None => String::new(),
@@ -301,11 +294,7 @@ fn interleaved() {
         ],
         &rows,
     ));
-    println!("\n{out}");
-    let dir = criterion_dir();
-    if std::fs::create_dir_all(&dir).is_ok() {
-        let _ = std::fs::write(dir.join("group-commit.md"), out);
-    }
+    publish("group-commit.md", &out);
 }
 
 /// The think-time table: the raw loop and `SharedWal` rows whose threads
@@ -314,16 +303,12 @@ fn interleaved() {
 /// what waiting for the previous group's members would cost when they are
 /// not coming back at once (`docs/performance.md`, "Group commit").
 fn thinking() {
-    let rounds = std::env::var("GROUP_COMMIT_ROUNDS")
-        .ok()
-        .and_then(|r| r.parse().ok())
-        .unwrap_or(7usize);
+    let rounds = rounds();
     // (threads, think in µs); (1, 0) is the raw loop.
     let configs: [(usize, u64); 5] = [(1, 0), (4, 300), (16, 300), (4, 1000), (16, 1000)];
     let total = 800u64;
     let mut per_sync = vec![(0u64, 0u64); configs.len()];
-    SYNCS.store(0, Ordering::Relaxed);
-    APPENDS.store(0, Ordering::Relaxed);
+    take_counts();
     let m = Rounds::measure(rounds, configs.len(), |k| {
         let dir = tempfile::tempdir().unwrap();
         let run = match configs[k] {
@@ -333,8 +318,9 @@ fn thinking() {
                 group_thinking(dir.path(), t, total / t as u64, 0, think)
             }
         };
-        per_sync[k].0 += APPENDS.swap(0, Ordering::Relaxed);
-        per_sync[k].1 += SYNCS.swap(0, Ordering::Relaxed);
+        let (a, s) = take_counts();
+        per_sync[k].0 += a;
+        per_sync[k].1 += s;
         lock(&RUN_SYNC_TIMES).clear();
         (total, run)
     });
@@ -353,10 +339,7 @@ fn thinking() {
                 format!("{:.1}", p99.as_secs_f64() * 1e6),
                 format!("{:.2}", p50.as_secs_f64() / raw),
                 format!("{:.2}", p99.as_secs_f64() / raw),
-                match per_sync[k] {
-                    (_, 0) => String::new(),
-                    (a, s) => format!("{:.1}", a as f64 / s as f64),
-                },
+                per_sync_cell(per_sync[k]),
             ]
         })
         .collect();
@@ -375,10 +358,39 @@ fn thinking() {
         ],
         &rows,
     ));
+    publish("group-commit-think.md", &out);
+}
+
+/// The number of interleaved rounds: `GROUP_COMMIT_ROUNDS`, else 7.
+fn rounds() -> usize {
+    std::env::var("GROUP_COMMIT_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(7)
+}
+
+/// The appends and syncs counted since the last call.
+fn take_counts() -> (u64, u64) {
+    (
+        APPENDS.swap(0, Ordering::Relaxed),
+        SYNCS.swap(0, Ordering::Relaxed),
+    )
+}
+
+/// The appends-per-sync cell of (appends, syncs); empty with no sync.
+fn per_sync_cell((appends, syncs): (u64, u64)) -> String {
+    match syncs {
+        0 => String::new(),
+        s => format!("{:.1}", appends as f64 / s as f64),
+    }
+}
+
+/// Prints a table and writes it to `name` in criterion's directory.
+fn publish(name: &str, out: &str) {
     println!("\n{out}");
     let dir = criterion_dir();
     if std::fs::create_dir_all(&dir).is_ok() {
-        let _ = std::fs::write(dir.join("group-commit-think.md"), out);
+        let _ = std::fs::write(dir.join(name), out);
     }
 }
 
